@@ -1,0 +1,296 @@
+/**
+ * TypeScript shapes of the keyless.dev/v1alpha1 API (DeployRequest, DeployPolicy).
+ *
+ * These mirror the structural schemas in `crds/`; `test/api/types-match-crds.test.ts` fails when
+ * the two disagree, so change both together.
+ */
+
+/** API group of every keyless-deploy custom resource. */
+export const GROUP = 'keyless.dev';
+/** API version served and stored. */
+export const VERSION = 'v1alpha1';
+/** `apiVersion` field value of keyless-deploy objects. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Minimal ObjectMeta: the fields this project reads or writes. */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: Array<Record<string, unknown>>;
+}
+
+/** metav1.Condition. `lastTransitionTime` changes only when status, reason or message change. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/** Workload kinds a DeployRequest may target. */
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob';
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'];
+
+/** Where a DeployRequest came from. Only receiver-attested requests carry GitHub identity. */
+export type SourceType = 'github-oidc' | 'github-deployment' | 'kubernetes';
+
+/**
+ * Verified GitHub identity, camelCased from the OIDC token's claims (or, for
+ * `github-deployment`, from the signed webhook payload). All values are strings, as GitHub sends them.
+ */
+export interface GitHubIdentity {
+  issuer: string;
+  subject?: string;
+  repository: string;
+  repositoryId: string;
+  repositoryOwner: string;
+  repositoryOwnerId: string;
+  repositoryVisibility?: string;
+  ref?: string;
+  refType?: string;
+  sha?: string;
+  workflow?: string;
+  workflowRef?: string;
+  jobWorkflowRef?: string;
+  environment?: string;
+  eventName?: string;
+  runId?: string;
+  runAttempt?: string;
+  runNumber?: string;
+  actor?: string;
+  actorId?: string;
+  runnerEnvironment?: string;
+  /** Token id (`jti`) for github-oidc; the delivery id (`X-GitHub-Delivery`) for github-deployment. */
+  tokenId?: string;
+  /** GitHub deployment id, for github-deployment requests. */
+  deploymentId?: string;
+}
+
+export interface DeployRequestSource {
+  type: SourceType;
+  github?: GitHubIdentity;
+  /** Compact JWS by the receiver over the canonical spec (see src/attestation). */
+  attestation?: string;
+}
+
+export interface TargetRef {
+  kind: WorkloadKind;
+  name: string;
+}
+
+export interface ContainerImage {
+  container: string;
+  image: string;
+}
+
+export interface DeployRequestSpec {
+  target: TargetRef;
+  images: ContainerImage[];
+  environment?: string;
+  reason?: string;
+  payload?: Record<string, unknown>;
+  source: DeployRequestSource;
+}
+
+export type DeployPhase =
+  | 'Pending'
+  | 'WaitingForApproval'
+  | 'Waiting'
+  | 'Queued'
+  | 'Deploying'
+  | 'Succeeded'
+  | 'Failed'
+  | 'RolledBack'
+  | 'Denied'
+  | 'Rejected'
+  | 'Superseded';
+
+export const DEPLOY_PHASES: readonly DeployPhase[] = [
+  'Pending',
+  'WaitingForApproval',
+  'Waiting',
+  'Queued',
+  'Deploying',
+  'Succeeded',
+  'Failed',
+  'RolledBack',
+  'Denied',
+  'Rejected',
+  'Superseded',
+];
+
+/** Phases after which nothing more happens to a request. */
+export const TERMINAL_PHASES: readonly DeployPhase[] = [
+  'Succeeded',
+  'Failed',
+  'RolledBack',
+  'Denied',
+  'Rejected',
+  'Superseded',
+];
+
+/** Progress of GitHub reporting, kept in status so a restarted controller neither loses nor repeats a report. */
+export interface GitHubReportStatus {
+  deploymentId?: string;
+  deploymentUrl?: string;
+  /** GitHub deployment status states already delivered, in order. */
+  reportedStates?: string[];
+  lastError?: string;
+}
+
+export interface DeployRequestStatus {
+  phase?: DeployPhase;
+  message?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+  matchedPolicy?: string;
+  previousImages?: ContainerImage[];
+  /** Workload generation produced by this request's patch (rollout is followed from here). */
+  deployedGeneration?: number;
+  startedAt?: string;
+  completedAt?: string;
+  /** Until when a deploy window or freeze holds the request. */
+  waitingUntil?: string;
+  supersededBy?: string;
+  approvedBy?: string;
+  rejectedBy?: string;
+  github?: GitHubReportStatus;
+}
+
+export interface DeployRequest {
+  apiVersion: typeof API_VERSION;
+  kind: 'DeployRequest';
+  metadata: ObjectMeta;
+  spec: DeployRequestSpec;
+  status?: DeployRequestStatus;
+}
+
+/** Which workloads a policy governs. */
+export interface PolicyTarget {
+  kind: WorkloadKind;
+  /** Workload name; exact, or `glob:` prefix for a pattern. */
+  name: string;
+  /** Containers whose image may be set; empty or absent means none. `*` means every container. */
+  containers: string[];
+}
+
+/**
+ * Who may deploy: every field that is set must match the verified identity. Values are exact
+ * unless written `glob:PATTERN` (`*` matches within a path segment, `**` across `/`).
+ */
+export interface PolicySubject {
+  issuer?: string;
+  repositoryId?: string;
+  repositoryOwnerId?: string;
+  repository?: string;
+  repositoryOwner?: string;
+  ref?: string;
+  refType?: string;
+  environment?: string;
+  eventName?: string;
+  workflowRef?: string;
+  jobWorkflowRef?: string;
+  runnerEnvironment?: string;
+  /** Other claims by their GitHub claim name (snake_case), same matching rules. */
+  claims?: Record<string, string>;
+}
+
+export interface PolicyImages {
+  /** Allowed image repositories (`registry/path`), exact or `glob:`. */
+  repositories: string[];
+  requireDigest?: boolean;
+}
+
+export interface DeployWindow {
+  /** Days of week the window is open, `Mon`..`Sun`; absent means every day. */
+  days?: Array<'Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat' | 'Sun'>;
+  /** `HH:MM`, inclusive. */
+  start: string;
+  /** `HH:MM`, exclusive. */
+  end: string;
+  /** IANA time zone; default UTC. */
+  timeZone?: string;
+}
+
+export interface DeployFreeze {
+  start: string;
+  end: string;
+  reason?: string;
+}
+
+export interface PolicyApproval {
+  required: boolean;
+  /** When set, only these users may approve (the `keyless.dev/approved-by` annotation value). */
+  approvers?: string[];
+}
+
+export interface PolicyRollout {
+  timeoutSeconds?: number;
+  rollbackOnFailure?: boolean;
+}
+
+export interface PolicyGitHubReporting {
+  enabled?: boolean;
+  productionEnvironment?: boolean;
+  transientEnvironment?: boolean;
+  environmentUrl?: string;
+}
+
+export interface DeployPolicySpec {
+  targets: PolicyTarget[];
+  subjects?: PolicySubject[];
+  /** Allow requests applied by hand (source `kubernetes`). Default false. */
+  allowManual?: boolean;
+  /** Allow requests from signed GitHub `deployment` webhooks. Default false. */
+  allowGitHubDeployments?: boolean;
+  images: PolicyImages;
+  /** Environments a request may name; absent means any environment, or none. */
+  environments?: string[];
+  approval?: PolicyApproval;
+  windows?: DeployWindow[];
+  freezes?: DeployFreeze[];
+  rollout?: PolicyRollout;
+  github?: PolicyGitHubReporting;
+}
+
+export interface DeployPolicyStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface DeployPolicy {
+  apiVersion: typeof API_VERSION;
+  kind: 'DeployPolicy';
+  metadata: ObjectMeta;
+  spec: DeployPolicySpec;
+  status?: DeployPolicyStatus;
+}
+
+/** Annotations and labels this project reads or writes. */
+export const ANNOTATIONS = {
+  /** On a DeployRequest: who approved it (set by someone allowed to update DeployRequests). */
+  approvedBy: 'keyless.dev/approved-by',
+  /** On a DeployRequest: who rejected it. */
+  rejectedBy: 'keyless.dev/rejected-by',
+  /** On a workload: the DeployRequest (namespace/name) that last set its images. */
+  deployRequest: 'keyless.dev/deploy-request',
+} as const;
+
+export const LABELS = {
+  /** On a DeployRequest: target workload kind and name, for per-workload listing. */
+  targetKind: 'keyless.dev/target-kind',
+  targetName: 'keyless.dev/target-name',
+  /** On a DeployRequest: the source repository id. */
+  repositoryId: 'keyless.dev/repository-id',
+} as const;
