@@ -1,0 +1,254 @@
+/**
+ * Verification of GitHub Actions OIDC tokens with `jose`.
+ *
+ * Order matters: everything that can be decided from the unverified header and payload (shape,
+ * algorithm, issuer, audience, time, required claims, owner) is checked first, so junk costs no RSA
+ * work; then `jwtVerify` checks the RS256 signature with a key from our own cache and re-checks
+ * issuer, audience and time on the verified payload. Nothing from an unverified token is returned.
+ * Header parameters that point at keys (`jku`, `x5u`, `jwk`, `x5c`) are never used: keys come only
+ * from the configured issuer's discovery document or the static JWKS.
+ */
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
+import type { GitHubIdentity } from '../api/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { checkGitHubClaims, identityFromClaims } from './github-claims.js';
+import { IssuerKeys } from './issuer-keys.js';
+import { TokenRejectedError } from './token-rejected-error.js';
+
+/** GitHub.com's Actions OIDC issuer. */
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/** Longest token accepted; GitHub's are about 1.5 KiB. */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+
+export interface TokenVerifierOptions {
+  /** Exact issuer URLs accepted (github.com, GHEC `.../<enterprise>`, GHES `https://HOST/_services/token`). */
+  issuers: string[];
+  /** Exact audience the token must carry. Required: there is no "any audience". */
+  audience: string;
+  /** Owner logins (case-insensitive) or numeric owner ids allowed at all; empty or absent: any owner. */
+  allowedOwners?: string[];
+  /** Accept `http:` issuers. Local playground only. */
+  allowInsecureIssuer?: boolean;
+  /** Use these keys for every issuer instead of discovery (air-gapped clusters). */
+  staticJwks?: JSONWebKeySet;
+  fetch?: typeof fetch;
+  clock?: () => Date;
+  /** Tolerance on exp/nbf/iat, seconds. Default 60. */
+  clockToleranceSeconds?: number;
+  /** Least time between two key refreshes of one issuer. Default 60 000 ms. */
+  refreshCooldownMs?: number;
+  /** Refresh cached keys older than this on next use. Default 1 hour. */
+  keyMaxAgeMs?: number;
+  /** Timeout of discovery/JWKS requests. Default 5 000 ms. */
+  fetchTimeoutMs?: number;
+  logger?: Logger;
+  /** Where to count RSA verifications and their latency. */
+  metrics?: Metrics;
+}
+
+/** A token whose signature and claims verified. */
+export interface VerifiedToken {
+  /** The verified payload, as GitHub sent it. */
+  claims: JWTPayload & Record<string, unknown>;
+  identity: GitHubIdentity;
+}
+
+export interface TokenVerifier {
+  /** Verify a compact JWT; throws `TokenRejectedError` for every refusal. */
+  verify(token: string): Promise<VerifiedToken>;
+  /** How many RSA signature verifications were attempted (cheap rejections do none). */
+  rsaVerifications(): number;
+  /** Fetch the keys of every discovered issuer now (start-up warm-up); failures are logged, not thrown. */
+  warmUp(): Promise<void>;
+}
+
+/** Validate an issuer URL against the https rule; throws a plain Error naming it. */
+export function checkIssuerUrl(issuer: string, allowInsecure: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new Error(`issuer '${issuer}' is not a URL`);
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && allowInsecure) return;
+  throw new Error(`issuer '${issuer}' must use https`);
+}
+
+/** Make a verifier. Throws when the options are unusable (no audience, no issuer, http issuer). */
+export async function createTokenVerifier(options: TokenVerifierOptions): Promise<TokenVerifier> {
+  if (!options.audience) throw new Error('an audience is required');
+  if (options.issuers.length === 0) throw new Error('at least one issuer is required');
+  const allowInsecure = options.allowInsecureIssuer ?? false;
+  for (const issuer of options.issuers) checkIssuerUrl(issuer, allowInsecure);
+  const clock = options.clock ?? (() => new Date());
+  const tolerance = options.clockToleranceSeconds ?? 60;
+  const allowedOwners = new Set((options.allowedOwners ?? []).map((o) => o.toLowerCase()));
+  const rsaCounter = options.metrics?.counter(
+    'oidc_rsa_verifications_total',
+    'RSA signature verifications attempted on OIDC tokens',
+  );
+  const rsaLatency = options.metrics?.histogram(
+    'oidc_verification_seconds',
+    'Time spent verifying an OIDC token signature (key lookup included)',
+    ['outcome'],
+  );
+  let rsaCount = 0;
+
+  const keysByIssuer = new Map<string, IssuerKeys>();
+  for (const issuer of options.issuers) {
+    const keys = new IssuerKeys({
+      issuer,
+      staticJwks: options.staticJwks,
+      allowInsecure,
+      fetch: options.fetch ?? globalThis.fetch,
+      now: () => clock().getTime(),
+      refreshCooldownMs: options.refreshCooldownMs ?? 60_000,
+      maxAgeMs: options.keyMaxAgeMs ?? 3_600_000,
+      fetchTimeoutMs: options.fetchTimeoutMs ?? 5_000,
+      logger: options.logger,
+    });
+    await keys.init();
+    keysByIssuer.set(issuer, keys);
+  }
+
+  /** Everything decidable without a signature check. Returns the issuer's key cache and kid. */
+  function precheck(token: string): { keys: IssuerKeys; kid: string; payload: JWTPayload } {
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new TokenRejectedError('malformed', 'no token');
+    }
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejectedError('malformed', 'token is too long');
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
+      throw new TokenRejectedError('malformed', 'token is not a compact JWS (three base64url parts)');
+    }
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let payload: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      payload = decodeJwt(token);
+    } catch {
+      throw new TokenRejectedError('malformed', 'token header or payload is not valid base64url JSON');
+    }
+    if (header.alg !== 'RS256') {
+      throw new TokenRejectedError(
+        'malformed',
+        `token algorithm '${String(header.alg)}' is not allowed (RS256 only)`,
+      );
+    }
+    if (header.crit !== undefined) {
+      throw new TokenRejectedError('malformed', 'token uses critical header parameters');
+    }
+    if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) {
+      throw new TokenRejectedError('malformed', 'token header has no usable kid');
+    }
+    const issuer = payload.iss;
+    const keys = typeof issuer === 'string' ? keysByIssuer.get(issuer) : undefined;
+    if (!keys) {
+      throw new TokenRejectedError(
+        'unknown_issuer',
+        `issuer '${String(issuer).slice(0, 200)}' is not accepted`,
+      );
+    }
+    const aud = payload.aud;
+    const audiences = Array.isArray(aud) ? aud : [aud];
+    if (!audiences.includes(options.audience)) {
+      throw new TokenRejectedError('wrong_audience', `token audience is not '${options.audience}'`);
+    }
+    const now = Math.floor(clock().getTime() / 1000);
+    if (typeof payload.exp === 'number' && payload.exp <= now - tolerance) {
+      throw new TokenRejectedError('expired', 'token has expired');
+    }
+    if (typeof payload.nbf === 'number' && payload.nbf > now + tolerance) {
+      throw new TokenRejectedError('not_yet_valid', 'token is not valid yet (nbf)');
+    }
+    if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
+      throw new TokenRejectedError('not_yet_valid', 'token was issued in the future (iat)');
+    }
+    checkGitHubClaims(payload);
+    if (allowedOwners.size > 0) {
+      const owner = String(payload.repository_owner).toLowerCase();
+      const ownerId = String(payload.repository_owner_id);
+      if (!allowedOwners.has(owner) && !allowedOwners.has(ownerId)) {
+        throw new TokenRejectedError('owner_not_allowed', `repository owner '${owner}' is not allowed`);
+      }
+    }
+    return { keys, kid: header.kid, payload };
+  }
+
+  async function verify(token: string): Promise<VerifiedToken> {
+    const { keys, kid, payload: unverified } = precheck(token);
+    const key = await keys.getKey(kid);
+    rsaCount += 1;
+    rsaCounter?.inc();
+    const stop = rsaLatency?.startTimer();
+    let verified: JWTPayload;
+    try {
+      const result = await jwtVerify(token, key, {
+        algorithms: ['RS256'],
+        issuer: unverified.iss as string,
+        audience: options.audience,
+        clockTolerance: tolerance,
+        currentDate: clock(),
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      });
+      verified = result.payload;
+      stop?.({ outcome: 'verified' });
+    } catch (error) {
+      stop?.({ outcome: 'rejected' });
+      throw mapJoseError(error);
+    }
+    // The verified payload is what counts: check it again, not the decoded copy.
+    checkGitHubClaims(verified);
+    return { claims: verified as VerifiedToken['claims'], identity: identityFromClaims(verified) };
+  }
+
+  return {
+    verify,
+    rsaVerifications: () => rsaCount,
+    async warmUp() {
+      if (options.staticJwks) return;
+      await Promise.all(
+        [...keysByIssuer.entries()].map(([issuer, keys]) =>
+          keys
+            .refresh()
+            .catch((error: Error) =>
+              options.logger?.warn({ issuer, err: error.message }, 'issuer keys not loaded at start-up'),
+            ),
+        ),
+      );
+    },
+  };
+}
+
+function mapJoseError(error: unknown): TokenRejectedError {
+  if (error instanceof TokenRejectedError) return error;
+  if (error instanceof errors.JWTExpired) return new TokenRejectedError('expired', 'token has expired');
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new TokenRejectedError('bad_signature', 'token signature does not verify');
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud')
+      return new TokenRejectedError('wrong_audience', 'token audience is not accepted');
+    if (error.claim === 'iss')
+      return new TokenRejectedError('unknown_issuer', 'token issuer is not accepted');
+    if (error.claim === 'nbf' || error.claim === 'iat') {
+      return new TokenRejectedError('not_yet_valid', `token is not valid yet (${error.claim})`);
+    }
+    if (error.reason === 'missing')
+      return new TokenRejectedError('missing_claim', `required claim '${error.claim}' is missing`);
+    return new TokenRejectedError('invalid_claim', `claim '${error.claim}' is invalid`);
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) {
+    return new TokenRejectedError('malformed', 'token algorithm is not allowed (RS256 only)');
+  }
+  return new TokenRejectedError('malformed', 'token could not be verified');
+}

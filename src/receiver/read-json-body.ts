@@ -1,0 +1,83 @@
+/**
+ * Reading a JSON request body by hand instead of `express.json()`: the receiver needs an exact size
+ * limit that stops reading early, a strict content type, and refusal of keys that could reach an
+ * object's prototype (`__proto__`, `constructor`, `prototype`) anywhere in the document.
+ */
+import type { Request } from 'express';
+import { HttpError } from './http-error.js';
+
+/** Keys refused anywhere in a body: they have no meaning here and a history of prototype pollution. */
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deepest nesting accepted. */
+export const MAX_DEPTH = 32;
+
+/** Read and parse the body of `req` as JSON; throws HttpError 413/415/400. */
+export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const contentType = req.headers['content-type'] ?? '';
+  const [mediaType, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  if (mediaType !== 'application/json') {
+    throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  }
+  const charset = params.find((p) => p.startsWith('charset='));
+  if (charset && charset.replace(/^charset=/, '').replace(/"/g, '') !== 'utf-8') {
+    throw new HttpError(415, 'unsupported_media_type', 'only the utf-8 charset is accepted');
+  }
+  if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
+    throw new HttpError(415, 'unsupported_media_type', 'compressed bodies are not accepted');
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new HttpError(413, 'payload_too_large', `request body is larger than ${maxBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      throw new HttpError(413, 'payload_too_large', `request body is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new HttpError(400, 'invalid_request', 'request body is not valid UTF-8');
+  }
+  if (text.trim() === '') throw new HttpError(400, 'invalid_request', 'request body is empty');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `request body is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  checkKeys(value, '', 0);
+  return value;
+}
+
+/** Refuse forbidden keys and excessive nesting anywhere in a parsed document. */
+export function checkKeys(value: unknown, path: string, depth: number): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (depth > MAX_DEPTH) {
+    throw new HttpError(400, 'invalid_request', `request body is nested deeper than ${MAX_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => checkKeys(item, `${path}[${index}]`, depth + 1));
+    return;
+  }
+  // Own keys, including an own `__proto__` that JSON.parse creates as a plain property.
+  for (const key of Object.keys(value)) {
+    const field = path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) {
+      throw new HttpError(400, 'invalid_request', `key '${key}' is not allowed`, [
+        { field, message: `key '${key}' is not allowed` },
+      ]);
+    }
+    checkKeys((value as Record<string, unknown>)[key], field, depth + 1);
+  }
+}

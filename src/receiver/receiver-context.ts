@@ -1,0 +1,29 @@
+/** Everything the receiver's handlers share, built once by `createReceiverApp`. */
+import type { Counter } from 'prom-client';
+import type { DeployPolicy } from '../api/types.js';
+import type { AttestationSigningKey } from '../attestation/attestation-keys.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import type { TokenVerifier } from '../oidc/token-verifier.js';
+import type { Logger } from '../observability/logger.js';
+import type { ImageReferenceParser } from './dispatch-body.js';
+import type { PolicyEvaluator } from './policy-port.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface ReceiverContext {
+  verifier: TokenVerifier;
+  kube: KubeClient;
+  attestationKey: AttestationSigningKey;
+  evaluatePolicies: PolicyEvaluator;
+  parseImageReference: ImageReferenceParser;
+  listPolicies(namespace: string): Promise<DeployPolicy[]>;
+  clock(): Date;
+  logger: Logger;
+  rateLimiter: RateLimiter;
+  maxBodyBytes: number;
+  maxWaitSeconds: number;
+  pollIntervalMs: number;
+  publicUrl?: string;
+  /** Aborted when the server shuts down: long polls answer at once. */
+  shutdown: AbortSignal;
+  dispatches: Counter<string>;
+}

@@ -1,0 +1,68 @@
+/** Run the receiver's HTTP server, with graceful shutdown. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createReceiverApp, type ReceiverDeps } from './receiver-app.js';
+
+export interface ReceiverServerConfig {
+  listen: { host: string; port: number };
+  /** How long `close()` waits for in-flight requests before cutting connections. Default 10 s. */
+  shutdownTimeoutSeconds?: number;
+}
+
+export interface RunningReceiver {
+  /** Base URL, e.g. `http://127.0.0.1:43123`. */
+  url: string;
+  /** Stop accepting, end long polls, wait for in-flight requests (bounded), close. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Start listening. Readiness turns false as soon as `close()` begins, so load balancers drain first. */
+export async function startReceiver(
+  config: ReceiverServerConfig,
+  deps: Omit<ReceiverDeps, 'shutdown' | 'isReady'> & { isReady?: () => boolean },
+): Promise<RunningReceiver> {
+  const shutdown = new AbortController();
+  let closing = false;
+  const app = createReceiverApp({
+    ...deps,
+    shutdown: shutdown.signal,
+    isReady: () => !closing && (deps.isReady ? deps.isReady() : true),
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.listen.port, config.listen.host, (error?: Error) =>
+      error ? reject(error) : resolve(s),
+    );
+    s.once('error', reject);
+  });
+  // Slow-loris bounds: headers within 10 s, a whole request within 2 minutes (long polls included).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 120_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  deps.logger?.info({ url }, 'receiver listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        shutdown.abort();
+        const timer = setTimeout(
+          () => server.closeAllConnections(),
+          (config.shutdownTimeoutSeconds ?? 10) * 1000,
+        );
+        // Keep-alive connections turn idle as their last answer goes out; close them as they do.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearTimeout(timer);
+          clearInterval(sweep);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompactSign, generateKeyPair } from 'jose';
+import type { DeployRequest, DeployRequestSpec } from '../../src/api/types.js';
+import {
+  ATTESTATION_TYPE,
+  canonicalJson,
+  canonicalSpec,
+  generateAttestationKeyPair,
+  loadAttestationPublicKeys,
+  loadAttestationSigningKey,
+  parseAttestationPrivateKey,
+  parseAttestationPublicKeys,
+  signAttestation,
+  verifyAttestation,
+} from '../../src/attestation/index.js';
+
+const spec = (): DeployRequestSpec => ({
+  target: { kind: 'Deployment', name: 'web' },
+  images: [{ container: 'web', image: 'ghcr.io/acme/web@sha256:' + 'a'.repeat(64) }],
+  environment: 'production',
+  payload: { z: 1, a: { c: [1, 'x'], b: null } },
+  source: {
+    type: 'github-oidc',
+    github: {
+      issuer: 'https://token.actions.githubusercontent.com',
+      repository: 'acme/web',
+      repositoryId: '1',
+      repositoryOwner: 'acme',
+      repositoryOwnerId: '2',
+      tokenId: 'j',
+    },
+  },
+});
+
+async function attested(): Promise<{
+  request: DeployRequest;
+  keys: Awaited<ReturnType<typeof parseAttestationPublicKeys>>;
+}> {
+  const pair = await generateAttestationKeyPair();
+  const signing = await parseAttestationPrivateKey(pair.privateKeyPem);
+  const s = spec();
+  s.source.attestation = await signAttestation({ namespace: 'shop', name: 'web-abc', spec: s }, signing);
+  const request: DeployRequest = {
+    apiVersion: 'keyless.dev/v1alpha1',
+    kind: 'DeployRequest',
+    metadata: { namespace: 'shop', name: 'web-abc' },
+    spec: s,
+  };
+  return { request, keys: await parseAttestationPublicKeys(pair.publicKeyPem) };
+}
+
+test('canonical JSON sorts keys, drops undefined, has no whitespace', () => {
+  expect(canonicalJson({ b: 1, a: [true, undefined, 'x'], c: undefined, d: { y: null, x: 1.5 } })).toBe(
+    '{"a":[true,null,"x"],"b":1,"d":{"x":1.5,"y":null}}',
+  );
+  expect(() => canonicalJson({ n: NaN })).toThrow();
+  expect(() => canonicalJson({ f: () => 1 })).toThrow();
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  expect(() => canonicalJson(cyclic)).toThrow(/cycles/);
+});
+
+test('canonical spec leaves out the attestation and is independent of key order', () => {
+  const a = spec();
+  const b = JSON.parse(
+    JSON.stringify({
+      source: a.source,
+      payload: a.payload,
+      images: a.images,
+      environment: a.environment,
+      target: a.target,
+    }),
+  ) as DeployRequestSpec;
+  b.source.attestation = 'something';
+  expect(canonicalSpec(b)).toBe(canonicalSpec(a));
+  expect(canonicalSpec(a)).not.toContain('attestation');
+});
+
+test('a signed request verifies, also after a JSON round trip (as stored by the API server)', async () => {
+  const { request, keys } = await attested();
+  const stored = JSON.parse(JSON.stringify(request)) as DeployRequest;
+  const result = await verifyAttestation(stored, keys);
+  expect(result).toMatchObject({
+    ok: true,
+    keyId: keys[0]!.keyId,
+    payload: { ns: 'shop', name: 'web-abc', v: 1 },
+  });
+  const header = JSON.parse(
+    Buffer.from(request.spec.source.attestation!.split('.')[0]!, 'base64url').toString(),
+  );
+  expect(header).toEqual({ alg: 'EdDSA', typ: ATTESTATION_TYPE, kid: keys[0]!.keyId });
+});
+
+test.each<[string, (r: DeployRequest) => void, RegExp]>([
+  ['changed image', (r) => (r.spec.images[0]!.image = 'evil.io/x:latest'), /changed after attestation/],
+  ['changed repository id', (r) => (r.spec.source.github!.repositoryId = '666'), /changed after attestation/],
+  ['added payload field', (r) => (r.spec.payload!.extra = true), /changed after attestation/],
+  ['other name', (r) => (r.metadata.name = 'web-other'), /another request/],
+  ['other namespace', (r) => (r.metadata.namespace = 'prod'), /another request/],
+  ['no attestation', (r) => delete r.spec.source.attestation, /no attestation/],
+  ['garbage', (r) => (r.spec.source.attestation = 'not-a-jws'), /compact JWS/],
+  ['oversized', (r) => (r.spec.source.attestation = 'a'.repeat(10_000)), /too long/],
+  [
+    'tampered signature',
+    (r) => (r.spec.source.attestation = r.spec.source.attestation!.slice(0, -2) + 'AA'),
+    /signature/,
+  ],
+])('rejected: %s', async (_name, change, reason) => {
+  const { request, keys } = await attested();
+  change(request);
+  const result = await verifyAttestation(request, keys);
+  expect(result.ok).toBe(false);
+  expect(!result.ok && result.reason).toMatch(reason);
+});
+
+test('rejected: signed by another key, or with another typ/alg', async () => {
+  const { request } = await attested();
+  const other = await parseAttestationPublicKeys((await generateAttestationKeyPair()).publicKeyPem);
+  expect(await verifyAttestation(request, other)).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/not trusted/),
+  });
+
+  const pair = await generateAttestationKeyPair();
+  const signing = await parseAttestationPrivateKey(pair.privateKeyPem);
+  const keys = await parseAttestationPublicKeys(pair.publicKeyPem);
+  const wrongTyp = await new CompactSign(new TextEncoder().encode('{}'))
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid: signing.keyId })
+    .sign(signing.privateKey);
+  request.spec.source.attestation = wrongTyp;
+  expect(await verifyAttestation(request, keys)).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/typ/),
+  });
+  const rsa = await generateKeyPair('RS256');
+  request.spec.source.attestation = await new CompactSign(new TextEncoder().encode('{}'))
+    .setProtectedHeader({ alg: 'RS256', typ: ATTESTATION_TYPE, kid: signing.keyId })
+    .sign(rsa.privateKey);
+  expect(await verifyAttestation(request, keys)).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/algorithm/),
+  });
+});
+
+test('key files: private key for the receiver, public (or derived) keys for the controller', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyless-att-'));
+  const a = await generateAttestationKeyPair();
+  const b = await generateAttestationKeyPair();
+  writeFileSync(join(dir, 'key.pem'), a.privateKeyPem);
+  writeFileSync(join(dir, 'pub.pem'), a.publicKeyPem + b.publicKeyPem);
+  writeFileSync(join(dir, 'rsa.pem'), (await generateKeyPairPem()).toString());
+  writeFileSync(join(dir, 'junk.pem'), 'hello');
+  const signing = await loadAttestationSigningKey(join(dir, 'key.pem'));
+  expect(signing.keyId).toBe(a.keyId);
+  expect((await loadAttestationPublicKeys(join(dir, 'pub.pem'))).map((k) => k.keyId)).toEqual([
+    a.keyId,
+    b.keyId,
+  ]);
+  expect((await loadAttestationPublicKeys(join(dir, 'key.pem'))).map((k) => k.keyId)).toEqual([a.keyId]);
+  await expect(loadAttestationSigningKey(join(dir, 'missing.pem'))).rejects.toThrow(/missing\.pem/);
+  await expect(loadAttestationSigningKey(join(dir, 'junk.pem'))).rejects.toThrow(/junk\.pem.*not a PEM/);
+  await expect(loadAttestationSigningKey(join(dir, 'rsa.pem'))).rejects.toThrow(/Ed25519/);
+  await expect(loadAttestationPublicKeys(join(dir, 'junk.pem'))).rejects.toThrow(/no PEM key/);
+});
+
+async function generateKeyPairPem(): Promise<string> {
+  const { generateKeyPairSync } = await import('node:crypto');
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
+}

@@ -1,0 +1,78 @@
+/**
+ * An in-memory KubeClient for receiver unit tests: create with 409 on a taken name, get, list, and
+ * injectable failures. Integration tests use the embedded API server instead.
+ */
+import {
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from '../../../src/kube/kube-client.js';
+
+export interface MemoryKube extends KubeClient {
+  objects: Map<string, KubeObject>;
+  /** Make the next calls of `verb` fail with this error (until cleared with undefined). */
+  failures: Partial<Record<'get' | 'list' | 'create', KubeApiError | undefined>>;
+  calls: string[];
+  put(type: ResourceType, object: KubeObject): void;
+  all(type: ResourceType): KubeObject[];
+}
+
+export function createMemoryKube(): MemoryKube {
+  const objects = new Map<string, KubeObject>();
+  const key = (type: ResourceType, namespace: string | undefined, name: string) =>
+    `${type.group}/${type.plural}/${namespace ?? ''}/${name}`;
+  let version = 1;
+  const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  const kube: MemoryKube = {
+    objects,
+    failures: {},
+    calls: [],
+    put(type, object) {
+      objects.set(key(type, object.metadata.namespace, object.metadata.name!), clone(object));
+    },
+    all(type) {
+      return [...objects.entries()]
+        .filter(([k]) => k.startsWith(`${type.group}/${type.plural}/`))
+        .map(([, v]) => v);
+    },
+    async get(type, namespace, name) {
+      kube.calls.push(`get ${type.plural}`);
+      if (kube.failures.get) throw kube.failures.get;
+      const found = objects.get(key(type, namespace, name));
+      return found ? (clone(found) as never) : undefined;
+    },
+    async list(type, namespace) {
+      kube.calls.push(`list ${type.plural}`);
+      if (kube.failures.list) throw kube.failures.list;
+      const items = kube.all(type).filter((o) => o.metadata.namespace === namespace);
+      return { items: clone(items) as never, resourceVersion: String(version) };
+    },
+    async create(type, object) {
+      kube.calls.push(`create ${type.plural}`);
+      if (kube.failures.create) throw kube.failures.create;
+      const k = key(type, object.metadata.namespace, object.metadata.name!);
+      if (objects.has(k))
+        throw new KubeApiError(`${object.metadata.name} already exists`, 409, 'AlreadyExists');
+      const stored = clone(object);
+      stored.metadata.resourceVersion = String(++version);
+      stored.metadata.uid = `uid-${version}`;
+      stored.metadata.creationTimestamp = new Date().toISOString();
+      objects.set(k, stored);
+      return clone(stored) as never;
+    },
+    async patch() {
+      throw new Error('not used by the receiver');
+    },
+    async replace() {
+      throw new Error('not used by the receiver');
+    },
+    async delete() {
+      throw new Error('not used by the receiver');
+    },
+    async watch() {
+      throw new Error('not used by the receiver');
+    },
+  };
+  return kube;
+}
