@@ -109,6 +109,7 @@ export type DeployPhase =
   | 'Waiting'
   | 'Queued'
   | 'Deploying'
+  | 'RollingBack'
   | 'Succeeded'
   | 'Failed'
   | 'RolledBack'
@@ -122,6 +123,7 @@ export const DEPLOY_PHASES: readonly DeployPhase[] = [
   'Waiting',
   'Queued',
   'Deploying',
+  'RollingBack',
   'Succeeded',
   'Failed',
   'RolledBack',

@@ -15,6 +15,7 @@ import { loadSnapshot, saveSnapshot } from './persistence.js';
 import { ResourceRegistry } from './resource-registry.js';
 import { ResourceService, resourceKey } from './resource-service.js';
 import { createStoreKubeClient } from './store-kube-client.js';
+import { WorkloadSimulator, type WorkloadSimulatorOptions } from './workloads/workload-simulator.js';
 
 export interface EmbeddedApiServerOptions {
   /** Listen address; default 127.0.0.1 (never expose it: it has no authentication). */
@@ -26,6 +27,11 @@ export interface EmbeddedApiServerOptions {
   logger?: Logger;
   /** Changes kept for watch resume before 410 Gone; default 10 000. */
   watchWindow?: number;
+  /**
+   * Simulated workload controllers (on by default, instant rollouts); `false` turns them off.
+   * See src/apiserver/workloads/README.md for the failing-image rule.
+   */
+  workloads?: Omit<WorkloadSimulatorOptions, 'kube' | 'logger'> | false;
 }
 
 export interface EmbeddedApiServer {
@@ -99,6 +105,13 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions =
     }
   }
 
+  let simulator: WorkloadSimulator | undefined;
+  if (options.workloads !== false) {
+    // The simulator talks to the store directly, unaffected by injected faults (it plays the kube-controller-manager).
+    simulator = new WorkloadSimulator({ ...(options.workloads ?? {}), kube: createStoreKubeClient(registry, service), logger: options.logger });
+    await simulator.start();
+  }
+
   return {
     url,
     faults,
@@ -107,6 +120,7 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions =
     compactWatchHistory: () => store.compact(),
     revision: () => store.revision,
     async close() {
+      await simulator?.stop();
       for (const response of watches) response.end();
       watches.clear();
       if (saveTimer) clearTimeout(saveTimer);

@@ -298,6 +298,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
       response.end();
     };
     response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    // Send the headers now: clients (client-go) wait for them before they consider the watch open.
+    response.flushHeaders();
     deps.watches.add(response);
     const deliver = (event: StoreEvent): void => {
       if (closed) return;
@@ -326,16 +328,26 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
     const bookmarkTimer =
       query.get('allowWatchBookmarks') === 'true'
         ? setInterval(() => {
-            const rv = String(service.list({ ...scope, name: undefined }, { fieldSelector: 'metadata.name=__none__' }).resourceVersion);
+            const rv = String(service.currentRevision());
             write('BOOKMARK', { kind: scope.resource.kind, apiVersion: scope.resource.group ? `${scope.resource.group}/${scope.resource.version}` : scope.resource.version, metadata: { resourceVersion: rv } });
           }, 5000)
         : undefined;
     request.on('close', close);
     try {
       if (resumes && faults.forceGone()) throw gone(options.resourceVersion as string);
-      const result = service.watch(scope, options, deliver);
+      // WatchList (sendInitialEvents=true): the current state as ADDED events, then a bookmark
+      // annotated k8s.io/initial-events-end, which clients such as kubectl 1.33 wait for.
+      const sendInitialEvents = query.get('sendInitialEvents') === 'true';
+      const result = service.watch(scope, sendInitialEvents ? { ...options, resourceVersion: '' } : options, deliver);
       subscription = result;
       for (const event of result.backlog) deliver(event);
+      if (sendInitialEvents) {
+        write('BOOKMARK', {
+          kind: scope.resource.kind,
+          apiVersion: scope.resource.group ? `${scope.resource.group}/${scope.resource.version}` : scope.resource.version,
+          metadata: { resourceVersion: String(service.currentRevision()), annotations: { 'k8s.io/initial-events-end': 'true' } },
+        });
+      }
     } catch (error) {
       // Like the real server: the watch answers 200 and then one ERROR event carrying the Status.
       const apiError = error instanceof ApiError ? error : internalError(String(error));

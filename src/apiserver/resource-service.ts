@@ -90,6 +90,11 @@ export class ResourceService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** The newest resourceVersion (for bookmarks). */
+  currentRevision(): number {
+    return this.store.revision;
+  }
+
   /** GET one object. */
   get(scope: Scope): StoredObject {
     const object = this.store.get(resourceKey(scope.resource), objectKey(scope.namespace, this.nameOf(scope)));

@@ -28,7 +28,14 @@ export function compileRule(rule: string): Compiled | Error {
 /** Convert a JSON value for CEL: integers become CEL ints (bigint), objects are copied. */
 export function toCel(value: unknown): unknown {
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
-  if (Array.isArray(value)) return value.map(toCel);
+  // Fresh literals, not value.map(): the copies must belong to this realm (jest runs tests in a VM
+  // context while structuredClone makes objects of the outer one, and the CEL library checks
+  // prototypes).
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (const item of value) items.push(toCel(item));
+    return items;
+  }
   if (value !== null && typeof value === 'object') {
     const result: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {

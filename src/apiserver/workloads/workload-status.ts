@@ -1,0 +1,143 @@
+/**
+ * Pure status logic of the simulated workload controllers: given a workload and how far its
+ * simulated rollout has got, the status the real kube-controller-manager would report (fields,
+ * condition types, reasons and messages as the Deployment, StatefulSet and DaemonSet controllers
+ * write them). No ReplicaSets or Pods exist; their names in messages are derived from the template.
+ */
+import { createHash } from 'node:crypto';
+
+type Json = Record<string, unknown>;
+
+/** Simulated progress of one rollout. */
+export interface RolloutProgress {
+  /** Hash of the pod template being rolled out. */
+  templateHash: string;
+  /** When this rollout started (ms since epoch). */
+  startedAt: number;
+  /** New pods that are up and ready so far. */
+  readyNew: number;
+  /** The template never becomes ready (failing image). */
+  failing: boolean;
+  /** Ready pods of the previous template still running. */
+  readyOld: number;
+}
+
+/** Pod template of a workload (CronJob: the job template's). */
+export function podTemplate(workload: Json): Json {
+  const spec = (workload.spec ?? {}) as Json;
+  if (workload.kind === 'CronJob') return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json ?? {};
+  return (spec.template ?? {}) as Json;
+}
+
+/** Container images of the pod template. */
+export function templateImages(workload: Json): string[] {
+  const containers = (((podTemplate(workload).spec ?? {}) as Json).containers ?? []) as Json[];
+  return containers.map((container) => String(container.image ?? ''));
+}
+
+/** Stable short hash of the pod template, like pod-template-hash. */
+export function templateHash(workload: Json): string {
+  return createHash('sha256').update(JSON.stringify(podTemplate(workload))).digest('hex').slice(0, 10);
+}
+
+/** Desired replicas (DaemonSets: the simulated node count). */
+export function desiredReplicas(workload: Json, nodeCount: number): number {
+  if (workload.kind === 'DaemonSet') return nodeCount;
+  const replicas = ((workload.spec ?? {}) as Json).replicas;
+  return typeof replicas === 'number' ? replicas : 1;
+}
+
+function condition(
+  previous: Json[] | undefined,
+  type: string,
+  status: 'True' | 'False',
+  reason: string,
+  message: string,
+  now: string,
+): Json {
+  const before = previous?.find((c) => c.type === type);
+  const unchanged = before && before.status === status;
+  return {
+    type,
+    status,
+    lastUpdateTime: now,
+    lastTransitionTime: unchanged ? before.lastTransitionTime : now,
+    reason,
+    message,
+  };
+}
+
+/** Deployment status for the given progress. */
+export function deploymentStatus(workload: Json, progress: RolloutProgress, nowMs: number, deadlineScale: number): Json {
+  const metadata = workload.metadata as Json;
+  const spec = (workload.spec ?? {}) as Json;
+  const previous = ((workload.status ?? {}) as Json).conditions as Json[] | undefined;
+  const desired = desiredReplicas(workload, 0);
+  const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const rsName = `${String(metadata.name)}-${progress.templateHash}`;
+  const updated = progress.failing ? Math.min(desired, Math.max(1, Math.ceil(desired * 0.25))) : Math.min(desired, progress.readyNew);
+  const readyNew = progress.failing ? 0 : Math.min(desired, progress.readyNew);
+  const readyOld = Math.min(progress.readyOld, Math.max(0, desired - readyNew));
+  const replicas = updated + readyOld;
+  const available = readyNew + readyOld;
+  const complete = !progress.failing && readyNew >= desired;
+  const deadlineSeconds = typeof spec.progressDeadlineSeconds === 'number' ? spec.progressDeadlineSeconds : 600;
+  const timedOut = !complete && nowMs - progress.startedAt > deadlineSeconds * 1000 * deadlineScale;
+  const maxUnavailable = Math.floor(desired * 0.25);
+  const availableCondition =
+    available >= desired - maxUnavailable
+      ? condition(previous, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', now)
+      : condition(previous, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', now);
+  const progressing = complete
+    ? condition(previous, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`, now)
+    : timedOut
+      ? condition(previous, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, now)
+      : condition(previous, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`, now);
+  return {
+    observedGeneration: metadata.generation,
+    replicas,
+    updatedReplicas: updated,
+    readyReplicas: available,
+    availableReplicas: available,
+    ...(replicas - available > 0 ? { unavailableReplicas: replicas - available } : {}),
+    conditions: [availableCondition, progressing],
+  };
+}
+
+/** StatefulSet status for the given progress. */
+export function statefulSetStatus(workload: Json, progress: RolloutProgress, previousRevision: string | undefined): Json {
+  const metadata = workload.metadata as Json;
+  const desired = desiredReplicas(workload, 0);
+  const updateRevision = `${String(metadata.name)}-${progress.templateHash}`;
+  const readyNew = progress.failing ? 0 : Math.min(desired, progress.readyNew);
+  const complete = readyNew >= desired;
+  const readyOld = Math.min(progress.readyOld, desired - readyNew);
+  return {
+    observedGeneration: metadata.generation,
+    replicas: desired,
+    readyReplicas: readyNew + readyOld,
+    availableReplicas: readyNew + readyOld,
+    currentReplicas: complete ? desired : readyOld,
+    updatedReplicas: readyNew,
+    currentRevision: complete ? updateRevision : (previousRevision ?? updateRevision),
+    updateRevision,
+    collisionCount: 0,
+  };
+}
+
+/** DaemonSet status for the given progress. */
+export function daemonSetStatus(workload: Json, progress: RolloutProgress, nodeCount: number): Json {
+  const metadata = workload.metadata as Json;
+  const readyNew = progress.failing ? 0 : Math.min(nodeCount, progress.readyNew);
+  const readyOld = Math.min(progress.readyOld, nodeCount - readyNew);
+  return {
+    observedGeneration: metadata.generation,
+    desiredNumberScheduled: nodeCount,
+    currentNumberScheduled: nodeCount,
+    numberMisscheduled: 0,
+    numberReady: readyNew + readyOld,
+    updatedNumberScheduled: progress.failing ? nodeCount : readyNew,
+    numberAvailable: readyNew + readyOld,
+    ...(nodeCount - readyNew - readyOld > 0 ? { numberUnavailable: nodeCount - readyNew - readyOld } : {}),
+  };
+}
