@@ -140,6 +140,8 @@ export function kubeconfigYaml(url: string): string {
     '- name: keyless-embedded',
     '  cluster:',
     `    server: ${url}`,
+    // Plain HTTP on loopback; client-node refuses http:// unless TLS verification is declared off.
+    '    insecure-skip-tls-verify: true',
     'contexts:',
     '- name: keyless-embedded',
     '  context:',

@@ -31,6 +31,8 @@ export class ObjectStore {
   private readonly log: StoreEvent[] = [];
   private readonly listeners = new Set<Listener>();
   private revisionCounter: number;
+  /** Changes up to this revision are no longer in the log (a watch must resume at or after it). */
+  private compactedRevision: number;
 
   /**
    * @param logSize how many changes are kept for watch resume; older resume points get 410 Gone.
@@ -41,6 +43,7 @@ export class ObjectStore {
     initialRevision = 1,
   ) {
     this.revisionCounter = initialRevision;
+    this.compactedRevision = initialRevision;
   }
 
   /** The newest revision (a list's resourceVersion). */
@@ -50,7 +53,7 @@ export class ObjectStore {
 
   /** The oldest revision a watch may resume from without 410. */
   get oldestResumableRevision(): number {
-    return this.log.length === 0 ? this.revisionCounter : (this.log[0] as StoreEvent).revision - 1;
+    return this.compactedRevision;
   }
 
   /** Stored object, or undefined. The caller gets a copy. */
@@ -101,6 +104,7 @@ export class ObjectStore {
     this.bucket(resource).set(key, clone(object));
     const revision = Number(object.metadata.resourceVersion ?? 0);
     if (revision > this.revisionCounter) this.revisionCounter = revision;
+    this.compactedRevision = this.revisionCounter;
   }
 
   /**
@@ -117,6 +121,7 @@ export class ObjectStore {
   /** Forget the change log (tests use this to force 410 Gone on resume). */
   compact(): void {
     this.log.length = 0;
+    this.compactedRevision = this.revisionCounter;
   }
 
   private bucket(resource: string): Map<string, StoredObject> {
@@ -130,7 +135,10 @@ export class ObjectStore {
 
   private record(event: StoreEvent): void {
     this.log.push(event);
-    if (this.log.length > this.logSize) this.log.splice(0, this.log.length - this.logSize);
+    if (this.log.length > this.logSize) {
+      const dropped = this.log.splice(0, this.log.length - this.logSize);
+      this.compactedRevision = (dropped[dropped.length - 1] as StoreEvent).revision;
+    }
     for (const listener of this.listeners) {
       listener({ ...event, object: clone(event.object) });
     }

@@ -168,7 +168,9 @@ export class GuardedInformer<T extends KubeObject> {
     if (this.stopped) return;
     this.watchHandle = undefined;
     const gone = isKubeError(error, 410);
-    const delay = error === undefined ? 0 : gone ? 0 : this.nextBackoff(error);
+    // A plain stream end resumes at once; a first 410 relists at once; anything else (and repeated
+    // 410s) backs off, so a server that keeps failing is not hammered.
+    const delay = error === undefined ? 0 : gone && this.failures === 0 ? (this.failures++, 0) : this.nextBackoff(error);
     if (error !== undefined) {
       this.options.onLifecycle?.('error', error);
       this.options.logger?.warn(
