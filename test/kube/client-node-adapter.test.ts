@@ -52,7 +52,7 @@ afterAll(async () => {
 
 describe('client-node against the embedded API server', () => {
   test('create, get, list with label selectors; get of a missing object is undefined', async () => {
-    const created = await kube.create(DR, { ...request('crud-1'), metadata: { name: 'crud-1', namespace: 'shop', labels: { team: 'web' } } });
+    const created = await kube.create<KubeObject>(DR, { ...request('crud-1'), metadata: { name: 'crud-1', namespace: 'shop', labels: { team: 'web' } } });
     expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata.generation).toBe(1);
     expect((await kube.get(DR, 'shop', 'crud-1'))?.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
@@ -83,7 +83,7 @@ describe('client-node against the embedded API server', () => {
 
   test('spec changes bump generation, status writes do not; each endpoint ignores the other half', async () => {
     const deployments = RESOURCE_TYPES.deployments;
-    const deployment = await kube.create(deployments, {
+    const deployment = await kube.create<KubeObject>(deployments, {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'gen', namespace: 'shop' },
@@ -209,7 +209,7 @@ describe('client-node against the embedded API server', () => {
   });
 
   test('generateName gives a unique name; a missing namespace is 404', async () => {
-    const created = await kube.create(DR, { ...request(''), metadata: { generateName: 'gen-', namespace: 'shop' } });
+    const created = await kube.create<KubeObject>(DR, { ...request(''), metadata: { generateName: 'gen-', namespace: 'shop' } });
     expect(created.metadata.name).toMatch(/^gen-[a-z0-9]{5}$/);
     const error = await kube.create(DR, { ...request('x'), metadata: { name: 'x', namespace: 'nowhere' } }).catch((e: unknown) => e);
     expect((error as KubeApiError).code).toBe(404);

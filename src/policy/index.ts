@@ -1,0 +1,13 @@
+/** Policy evaluation (pure), shared by receiver and controller. See docs/policy.md. */
+export { parseImageReference, ImageReferenceError, type ImageReference } from './image-reference.js';
+export { matchPattern, GLOB_PREFIX } from './match-pattern.js';
+export {
+  evaluatePolicies,
+  describeDenial,
+  subjectMismatch,
+  type PolicyDecision,
+  type PolicyDenial,
+  type PolicyInput,
+  type DenialCondition,
+} from './evaluate-policies.js';
+export { evaluateApproval, evaluateSchedule, windowOpen, rolloutSettings, type ApprovalDecision, type ScheduleDecision } from './gates.js';
