@@ -1,0 +1,95 @@
+/** `keyless-deploy playground`: run the local playground until SIGINT/SIGTERM. */
+import { createLogger } from '../../observability/logger.js';
+import { startPlayground } from '../../playground/playground.js';
+import { EXIT, type CliIo } from '../cli-io.js';
+import { parseFlags } from '../parse-args.js';
+
+export const PLAYGROUND_HELP = `Usage: keyless-deploy playground [--state-dir DIR] [options]
+
+Runs a complete local playground with no cluster and no GitHub: an embedded Kubernetes API server
+(CRDs installed, simulated workload controllers), a local OIDC issuer that signs GitHub-shaped
+tokens, and the receiver trusting it. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM; objects are kept
+in DIR/data for the next start.
+
+Options:
+  --state-dir DIR        Where kubeconfig, playground.json and data go (default .playground)
+  --no-demo              Do not create the demo namespace, Deployment and DeployPolicy
+  --api-server-port N    Port of the embedded API server (default: any free port)
+  --receiver-port N      Port of the receiver (default: any free port)
+  --trust-issuer URL     Also trust this OIDC issuer (repeatable)
+  --rollout-step-ms N    Time between simulated replica steps (default 250)
+  -h, --help             Show this help
+
+Files written:
+  DIR/kubeconfig         for kubectl: kubectl --kubeconfig DIR/kubeconfig get deployrequests -A
+  DIR/playground.json    URLs of the API server, receiver and issuer, and a demo dispatch
+
+Example:
+  keyless-deploy playground --state-dir .playground
+  kubectl --kubeconfig .playground/kubeconfig get deploypolicies,deployments -n demo
+  TOKEN=$(keyless-deploy token --state-dir .playground)
+`;
+
+function port(value: string | boolean | string[] | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new Error(`--${flag} must be a port number from 0 to 65535`);
+  return number;
+}
+
+/** Run the playground command. */
+export async function playgroundCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(args, {
+    'state-dir': { type: 'string' },
+    'no-demo': { type: 'boolean' },
+    'api-server-port': { type: 'string' },
+    'receiver-port': { type: 'string' },
+    'trust-issuer': { type: 'string', multiple: true },
+    'rollout-step-ms': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(PLAYGROUND_HELP);
+    return EXIT.ok;
+  }
+  const stateDir = (values['state-dir'] as string | undefined) ?? '.playground';
+  const logger = createLogger({ name: 'playground', level: io.env.KEYLESS_LOG_LEVEL ?? 'info' });
+  const trust = (values['trust-issuer'] as string[] | undefined) ?? [];
+  for (const issuer of trust) {
+    if (!URL.canParse(issuer)) throw new Error(`--trust-issuer ${issuer} is not a URL`);
+  }
+  const playground = await startPlayground({
+    stateDir,
+    demo: values['no-demo'] !== true,
+    apiServerPort: port(values['api-server-port'], 'api-server-port'),
+    receiverPort: port(values['receiver-port'], 'receiver-port'),
+    trustIssuers: trust,
+    rolloutStepMs: port(values['rollout-step-ms'], 'rollout-step-ms'),
+    logger,
+  });
+  const { info } = playground;
+  logger.info({ ...info }, 'playground ready');
+  io.stderr(
+    [
+      '',
+      'keyless-deploy playground is running.',
+      `  API server  ${info.apiServer}`,
+      `  receiver    ${info.receiver}`,
+      `  issuer      ${info.issuer} (audience ${info.audience})`,
+      '',
+      'Try, in another terminal:',
+      `  kubectl --kubeconfig ${info.kubeconfig} get deploypolicies,deployments -n demo`,
+      `  TOKEN=$(npx keyless-deploy token --state-dir ${stateDir})`,
+      `  curl -s -X POST ${info.receiver}/v1/dispatch -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
+      `       -d '{"namespace":"demo","target":"web","image":"${info.demo?.image ?? 'ghcr.io/acme/web:1.1.0'}"}'`,
+      `  kubectl --kubeconfig ${info.kubeconfig} get deployrequests -A`,
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  const signal = await io.stopSignal;
+  logger.info({ signal }, 'stopping playground');
+  await playground.stop();
+  logger.info('playground stopped');
+  return EXIT.ok;
+}

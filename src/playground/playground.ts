@@ -1,0 +1,185 @@
+/**
+ * The local playground: the embedded API server with the CRDs installed and a demo workload and
+ * policy, a local OIDC issuer that signs GitHub-shaped tokens, and the receiver trusting it, all on
+ * loopback, with no cluster and no GitHub. It writes `STATE_DIR/kubeconfig` and, once everything
+ * is ready, `STATE_DIR/playground.json` describing how to use it.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { startEmbeddedApiServer, type EmbeddedApiServer } from '../apiserver/embedded-api-server.js';
+import { generateAttestationKeyPair } from '../attestation/index.js';
+import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
+import { RESOURCE_TYPES } from '../kube/resource-types.js';
+import type { Logger } from '../observability/logger.js';
+import { evaluatePolicies, parseImageReference } from '../policy/index.js';
+import { loadReceiverConfig, receiverDepsFromConfig, startReceiver, type RunningReceiver } from '../receiver/index.js';
+import { startControlServer, type ControlServer } from './control-server.js';
+import { DEMO, demoClaims, demoDeployment, demoNamespace, demoPolicy } from './demo-objects.js';
+import { startLocalOidcIssuer, type LocalOidcIssuer } from './oidc-issuer.js';
+
+/** The audience playground tokens carry and its receiver requires. */
+export const PLAYGROUND_AUDIENCE = 'keyless-deploy-playground';
+
+/** Where the CRDs are, from src/playground or dist/playground alike. */
+export const CRDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crds');
+
+export interface PlaygroundOptions {
+  stateDir: string;
+  /** Create the demo namespace, Deployment and DeployPolicy. Default true. */
+  demo?: boolean;
+  /** API server port; 0 (any) by default. */
+  apiServerPort?: number;
+  receiverPort?: number;
+  /** More issuers the receiver trusts (e.g. a real GitHub issuer). */
+  trustIssuers?: string[];
+  /** Time between simulated replica steps. Default 250 ms. */
+  rolloutStepMs?: number;
+  logger: Logger;
+}
+
+/** What playground.json says. */
+export interface PlaygroundInfo {
+  apiServer: string;
+  kubeconfig: string;
+  receiver: string;
+  issuer: string;
+  audience: string;
+  control: string;
+  demo?: { namespace: string; deployment: string; container: string; image: string; claims: Record<string, string> };
+}
+
+export interface Playground {
+  info: PlaygroundInfo;
+  apiServer: EmbeddedApiServer;
+  issuer: LocalOidcIssuer;
+  receiver: RunningReceiver;
+  /** Stop everything; removes playground.json, keeps the data. */
+  stop(): Promise<void>;
+}
+
+async function ensure(kube: KubeClient, type: (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES], object: KubeObject): Promise<void> {
+  try {
+    await kube.create(type, object);
+  } catch (error) {
+    if (!isKubeError(error, 409)) throw error;
+  }
+}
+
+/** Install (or update) every CRD in a directory. */
+export async function installCrds(kube: KubeClient, directory = CRDS_DIR): Promise<string[]> {
+  const names: string[] = [];
+  for (const file of readdirSync(directory).filter((f) => f.endsWith('.yaml')).sort()) {
+    const crd = parseYaml(readFileSync(join(directory, file), 'utf8')) as KubeObject;
+    const type = RESOURCE_TYPES.customResourceDefinitions;
+    const existing = await kube.get(type, undefined, crd.metadata.name ?? '');
+    if (existing) await kube.replace(type, { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    else await kube.create(type, crd);
+    names.push(crd.metadata.name ?? file);
+  }
+  return names;
+}
+
+function writePrivate(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/** Start the playground. */
+export async function startPlayground(options: PlaygroundOptions): Promise<Playground> {
+  const { logger } = options;
+  const stateDir = resolve(options.stateDir);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const infoPath = join(stateDir, 'playground.json');
+  rmSync(infoPath, { force: true });
+
+  const apiServer = await startEmbeddedApiServer({
+    port: options.apiServerPort ?? 0,
+    dataDir: join(stateDir, 'data'),
+    logger: logger.child({ component: 'apiserver' }),
+    workloads: { stepMs: options.rolloutStepMs ?? 250 },
+  });
+  const cleanups: Array<() => Promise<void>> = [() => apiServer.close()];
+  try {
+    const kube = apiServer.kubeClient();
+    const crds = await installCrds(kube);
+    logger.info({ crds }, 'CRDs installed');
+    if (options.demo !== false) {
+      await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace());
+      await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment());
+      await ensure(kube, RESOURCE_TYPES.deployPolicies, demoPolicy());
+      logger.info({ namespace: DEMO.namespace, deployment: DEMO.deployment, policy: DEMO.deployment }, 'demo created');
+    }
+    const kubeconfigPath = join(stateDir, 'kubeconfig');
+    writePrivate(kubeconfigPath, apiServer.kubeconfig());
+
+    const issuer = await startLocalOidcIssuer({ defaultAudience: PLAYGROUND_AUDIENCE });
+    cleanups.unshift(() => issuer.close());
+
+    const keyPath = join(stateDir, 'attestation-key.pem');
+    const publicKeyPath = join(stateDir, 'attestation-public-key.pem');
+    if (!existsSync(keyPath)) {
+      const pair = await generateAttestationKeyPair();
+      writePrivate(keyPath, pair.privateKeyPem);
+      writeFileSync(publicKeyPath, pair.publicKeyPem);
+    }
+    const receiverConfig = loadReceiverConfig(
+      {},
+      {
+        listen: `127.0.0.1:${options.receiverPort ?? 0}`,
+        'oidc-issuers': [issuer.issuer, ...(options.trustIssuers ?? [])].join(','),
+        'oidc-audience': PLAYGROUND_AUDIENCE,
+        'allow-insecure-issuer': 'true',
+        'attestation-key-file': keyPath,
+      },
+    );
+    const receiverLogger = logger.child({ component: 'receiver' });
+    const deps = await receiverDepsFromConfig(receiverConfig, { kube, logger: receiverLogger, evaluatePolicies, parseImageReference });
+    const receiver = await startReceiver({ listen: receiverConfig.listen }, deps);
+    cleanups.unshift(() => receiver.close());
+
+    const secret = randomBytes(32).toString('hex');
+    writePrivate(join(stateDir, 'control-secret'), secret);
+    const control: ControlServer = await startControlServer(secret, (claims) => issuer.mint(claims, { audience: PLAYGROUND_AUDIENCE }));
+    cleanups.unshift(() => control.close());
+
+    const info: PlaygroundInfo = {
+      apiServer: apiServer.url,
+      kubeconfig: kubeconfigPath,
+      receiver: receiver.url,
+      issuer: issuer.issuer,
+      audience: PLAYGROUND_AUDIENCE,
+      control: control.url,
+      ...(options.demo !== false
+        ? { demo: { namespace: DEMO.namespace, deployment: DEMO.deployment, container: DEMO.container, image: DEMO.nextImage, claims: demoClaims() } }
+        : {}),
+    };
+    writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`);
+    let stopped: Promise<void> | undefined;
+    return {
+      info,
+      apiServer,
+      issuer,
+      receiver,
+      stop() {
+        stopped ??= (async () => {
+          rmSync(infoPath, { force: true });
+          for (const cleanup of cleanups) await cleanup();
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Read playground.json from a state dir; throws a clear error when the playground is not running. */
+export function readPlaygroundInfo(stateDir: string): PlaygroundInfo {
+  const path = join(resolve(stateDir), 'playground.json');
+  if (!existsSync(path)) throw new Error(`no running playground in ${stateDir} (${path} not found): start one with keyless-deploy playground`);
+  return JSON.parse(readFileSync(path, 'utf8')) as PlaygroundInfo;
+}
