@@ -31,13 +31,14 @@ export async function tokenCommand(args: string[], io: CliIo, fetchImpl: typeof 
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const stateDir = resolve((values['state-dir'] as string | undefined) ?? '.playground');
-  const info = readPlaygroundInfo(stateDir);
-  const claims: Record<string, string> = { ...(info.demo?.claims ?? {}) };
+  const overrides: Record<string, string> = {};
   for (const pair of (values.claim as string[] | undefined) ?? []) {
     const at = pair.indexOf('=');
     if (at <= 0) throw new UsageError(`--claim ${pair}: expected NAME=VALUE`);
-    claims[pair.slice(0, at)] = pair.slice(at + 1);
+    overrides[pair.slice(0, at)] = pair.slice(at + 1);
   }
+  const info = readPlaygroundInfo(stateDir);
+  const claims: Record<string, string> = { ...(info.demo?.claims ?? {}), ...overrides };
   const secret = readFileSync(join(stateDir, 'control-secret'), 'utf8').trim();
   const response = await fetchImpl(`${info.control}/mint`, {
     method: 'POST',

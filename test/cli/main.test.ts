@@ -1,0 +1,66 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { testIo } from '../support/cli-io.js';
+
+describe('keyless-deploy CLI', () => {
+  test('--help explains the commands and exits 0; no command is a usage error (2)', async () => {
+    const io = testIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toContain('Usage: keyless-deploy <command>');
+    expect(io.out()).toContain('playground');
+    expect(await main([], testIo())).toBe(2);
+  });
+
+  test('every command has --help with an example', async () => {
+    for (const command of ['playground', 'token', 'run']) {
+      const io = testIo();
+      expect(await main([command, '--help'], io)).toBe(0);
+      expect(io.out()).toContain(`Usage: keyless-deploy ${command}`);
+      expect(io.out()).toMatch(/Example/);
+      const viaHelp = testIo();
+      expect(await main(['help', command], viaHelp)).toBe(0);
+      expect(viaHelp.out()).toBe(io.out());
+    }
+  });
+
+  test('--version prints the package version', async () => {
+    const io = testIo();
+    expect(await main(['--version'], io)).toBe(0);
+    expect(io.out()).toMatch(/^keyless-deploy \d+\.\d+\.\d+\n$/);
+  });
+
+  test.each([
+    [['deploy-everything'], 'unknown command "deploy-everything"'],
+    [['constructor'], 'unknown command "constructor"'],
+    [['__proto__'], 'unknown command "__proto__"'],
+    [['playground', '--bogus'], "Unknown option '--bogus'"],
+    [['token', 'extra'], 'unexpected argument extra'],
+    [['run'], 'choose a component: --receiver'],
+  ])('usage errors exit 2 with a clear message: %j', async (argv, message) => {
+    const io = testIo();
+    expect(await main(argv, io)).toBe(2);
+    expect(io.err()).toContain(message);
+  });
+
+  test('run --receiver without an audience stops start-up naming the setting (exit 2)', async () => {
+    const io = testIo({});
+    expect(await main(['run', '--receiver', '--attestation-key-file', '/nonexistent'], io)).toBe(2);
+    expect(io.err()).toContain('KEYLESS_OIDC_AUDIENCE');
+  });
+
+  test('token without a running playground fails (exit 1) and says how to start one', async () => {
+    const io = testIo();
+    const dir = mkdtempSync(join(tmpdir(), 'keyless-cli-'));
+    expect(await main(['token', '--state-dir', dir], io)).toBe(1);
+    expect(io.err()).toContain('no running playground');
+    expect(io.err()).toContain('keyless-deploy playground');
+  });
+
+  test('token rejects a malformed --claim (exit 2)', async () => {
+    const io = testIo();
+    expect(await main(['token', '--claim', 'novalue'], io)).toBe(2);
+    expect(io.err()).toContain('expected NAME=VALUE');
+  });
+});
