@@ -43,7 +43,8 @@ export function defaultBuiltin(resource: ResourceDefinition, object: Json): void
   if (spec.revisionHistoryLimit === undefined) spec.revisionHistoryLimit = 10;
   if (resource.kind === 'Deployment') {
     if (spec.progressDeadlineSeconds === undefined) spec.progressDeadlineSeconds = 600;
-    if (spec.strategy === undefined) spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+    if (spec.strategy === undefined)
+      spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
   }
 }
 
@@ -65,33 +66,63 @@ export function validateBuiltin(resource: ResourceDefinition, object: Json): Sta
         const c = (container ?? {}) as Json;
         const name = c.name;
         if (typeof name !== 'string' || name === '') {
-          causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${field}[${index}].name` });
+          causes.push({
+            reason: 'FieldValueRequired',
+            message: 'Required value',
+            field: `${field}[${index}].name`,
+          });
         } else if (names.has(name)) {
-          causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${name}"`, field: `${field}[${index}].name` });
+          causes.push({
+            reason: 'FieldValueDuplicate',
+            message: `Duplicate value: "${name}"`,
+            field: `${field}[${index}].name`,
+          });
         } else {
           names.add(name);
         }
         if (typeof c.image !== 'string' || c.image.trim() === '') {
-          causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${field}[${index}].image` });
+          causes.push({
+            reason: 'FieldValueRequired',
+            message: 'Required value',
+            field: `${field}[${index}].image`,
+          });
         } else if (c.image !== c.image.trim()) {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${c.image}": must not have leading or trailing whitespace`, field: `${field}[${index}].image` });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: "${c.image}": must not have leading or trailing whitespace`,
+            field: `${field}[${index}].image`,
+          });
         }
       });
     }
     const replicas = (object.spec as Json | undefined)?.replicas;
     if (replicas !== undefined && (!Number.isInteger(replicas) || (replicas as number) < 0)) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        field: 'spec.replicas',
+      });
     }
-    if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(resource.kind) && resource.group === 'apps') {
+    if (
+      ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(resource.kind) &&
+      resource.group === 'apps'
+    ) {
       const selector = (object.spec as Json).selector as Json | undefined;
       if (!selector || typeof selector !== 'object') {
         causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.selector' });
       } else {
-        const labels = (at(object, ['spec', 'template', 'metadata', 'labels']) ?? {}) as Record<string, string>;
+        const labels = (at(object, ['spec', 'template', 'metadata', 'labels']) ?? {}) as Record<
+          string,
+          string
+        >;
         const matchLabels = (selector.matchLabels ?? {}) as Record<string, string>;
         const matches = Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
         if (!matches) {
-          causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: map[string]string{...}: `selector` does not match template `labels`', field: 'spec.template.metadata.labels' });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: 'Invalid value: map[string]string{...}: `selector` does not match template `labels`',
+            field: 'spec.template.metadata.labels',
+          });
         }
       }
     }
@@ -105,7 +136,11 @@ export function validateBuiltin(resource: ResourceDefinition, object: Json): Sta
   if (resource.kind === 'Lease' && object.spec !== undefined) {
     const duration = (object.spec as Json).leaseDurationSeconds;
     if (duration !== undefined && (!Number.isInteger(duration) || (duration as number) <= 0)) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(duration)}: must be greater than 0`, field: 'spec.leaseDurationSeconds' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(duration)}: must be greater than 0`,
+        field: 'spec.leaseDurationSeconds',
+      });
     }
   }
   return causes;

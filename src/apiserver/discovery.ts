@@ -24,7 +24,11 @@ export const SERVER_VERSION = {
 
 /** `/api`: the core group's versions. */
 export function coreVersions(): Json {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
+  };
 }
 
 /** `/apis`: every named group. */
@@ -54,7 +58,11 @@ export function group(registry: ResourceRegistry, name: string): Json | undefine
 }
 
 /** `/api/v1` or `/apis/<group>/<version>`: the resources of a group version, with subresources. */
-export function resourceList(registry: ResourceRegistry, groupName: string, version: string): Json | undefined {
+export function resourceList(
+  registry: ResourceRegistry,
+  groupName: string,
+  version: string,
+): Json | undefined {
   const resources = registry.all().filter((r) => r.group === groupName && r.version === version);
   if (resources.length === 0) return undefined;
   const entries: Json[] = [];
@@ -67,13 +75,27 @@ export function resourceList(registry: ResourceRegistry, groupName: string, vers
       verbs: resource.verbs,
       ...(resource.shortNames.length > 0 ? { shortNames: resource.shortNames } : {}),
       ...(resource.categories.length > 0 ? { categories: resource.categories } : {}),
-      storageVersionHash: createHash('sha256').update(`${resource.group}/${resource.plural}`).digest('base64').slice(0, 11),
+      storageVersionHash: createHash('sha256')
+        .update(`${resource.group}/${resource.plural}`)
+        .digest('base64')
+        .slice(0, 11),
     });
     if (resource.hasStatus) {
-      entries.push({ name: `${resource.plural}/status`, singularName: '', namespaced: resource.namespaced, kind: resource.kind, verbs: ['get', 'patch', 'update'] });
+      entries.push({
+        name: `${resource.plural}/status`,
+        singularName: '',
+        namespaced: resource.namespaced,
+        kind: resource.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupName ? `${groupName}/${version}` : version, resources: entries };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: groupName ? `${groupName}/${version}` : version,
+    resources: entries,
+  };
 }
 
 function groupVersionPath(groupName: string, version: string): string {
@@ -90,22 +112,69 @@ function schemaPrefix(groupName: string, version: string): string {
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 const OBJECT_META_SCHEMA: Json = {
-  description: 'ObjectMeta is metadata that all persisted resources must have, which includes all objects users must create.',
+  description:
+    'ObjectMeta is metadata that all persisted resources must have, which includes all objects users must create.',
   type: 'object',
   properties: {
     name: { type: 'string', description: 'Name must be unique within a namespace.' },
-    generateName: { type: 'string', description: 'GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided.' },
-    namespace: { type: 'string', description: 'Namespace defines the space within which each name must be unique.' },
-    labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Map of string keys and values that can be used to organize and categorize (scope and select) objects.' },
-    annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata.' },
+    generateName: {
+      type: 'string',
+      description:
+        'GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided.',
+    },
+    namespace: {
+      type: 'string',
+      description: 'Namespace defines the space within which each name must be unique.',
+    },
+    labels: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'Map of string keys and values that can be used to organize and categorize (scope and select) objects.',
+    },
+    annotations: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata.',
+    },
     uid: { type: 'string', description: 'UID is the unique in time and space value for this object.' },
-    resourceVersion: { type: 'string', description: 'An opaque value that represents the internal version of this object.' },
-    generation: { type: 'integer', format: 'int64', description: 'A sequence number representing a specific generation of the desired state.' },
-    creationTimestamp: { type: 'string', format: 'date-time', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' },
-    deletionTimestamp: { type: 'string', format: 'date-time', description: 'DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted.' },
-    finalizers: { type: 'array', items: { type: 'string' }, description: 'Must be empty before the object is deleted from the registry.' },
-    ownerReferences: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, description: 'List of objects depended by this object.' },
-    managedFields: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, description: 'ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.' },
+    resourceVersion: {
+      type: 'string',
+      description: 'An opaque value that represents the internal version of this object.',
+    },
+    generation: {
+      type: 'integer',
+      format: 'int64',
+      description: 'A sequence number representing a specific generation of the desired state.',
+    },
+    creationTimestamp: {
+      type: 'string',
+      format: 'date-time',
+      description:
+        'CreationTimestamp is a timestamp representing the server time when this object was created.',
+    },
+    deletionTimestamp: {
+      type: 'string',
+      format: 'date-time',
+      description: 'DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted.',
+    },
+    finalizers: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Must be empty before the object is deleted from the registry.',
+    },
+    ownerReferences: {
+      type: 'array',
+      items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      description: 'List of objects depended by this object.',
+    },
+    managedFields: {
+      type: 'array',
+      items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      description:
+        'ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.',
+    },
   },
 };
 
@@ -114,9 +183,19 @@ function kindSchema(resource: ResourceDefinition): Json {
   if (resource.schema) {
     const schema = structuredClone(resource.schema) as Json;
     const properties = { ...((schema.properties ?? {}) as Json) };
-    properties.apiVersion = { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' };
-    properties.kind = { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' };
-    properties.metadata = { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], default: {}, description: 'Standard object\'s metadata.' };
+    properties.apiVersion = {
+      type: 'string',
+      description: 'APIVersion defines the versioned schema of this representation of an object.',
+    };
+    properties.kind = {
+      type: 'string',
+      description: 'Kind is a string value representing the REST resource this object represents.',
+    };
+    properties.metadata = {
+      allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }],
+      default: {},
+      description: "Standard object's metadata.",
+    };
     return { ...schema, type: 'object', properties, 'x-kubernetes-group-version-kind': gvk };
   }
   return {
@@ -135,11 +214,17 @@ function kindSchema(resource: ResourceDefinition): Json {
 
 function pathsFor(resource: ResourceDefinition, schemaName: string): Json {
   const base = groupVersionPath(resource.group, resource.version);
-  const collection = resource.namespaced ? `/${base}/namespaces/{namespace}/${resource.plural}` : `/${base}/${resource.plural}`;
+  const collection = resource.namespaced
+    ? `/${base}/namespaces/{namespace}/${resource.plural}`
+    : `/${base}/${resource.plural}`;
   const gvk = { group: resource.group, version: resource.version, kind: resource.kind };
   const ref = { $ref: `#/components/schemas/${schemaName}` };
   const content = { 'application/json': { schema: ref } };
-  const parameter = (name: string): Json => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } });
+  const parameter = (name: string): Json => ({
+    name,
+    in: 'query',
+    schema: { type: 'string', uniqueItems: true },
+  });
   const writeParameters = [parameter('dryRun'), parameter('fieldManager'), parameter('fieldValidation')];
   const operation = (action: string, extra: Json = {}): Json => ({
     operationId: `${action}${resource.kind}`,
@@ -173,14 +258,22 @@ export function openApiIndex(registry: ResourceRegistry): Json {
     const path = groupVersionPath(resource.group, resource.version);
     if (seen.has(path)) continue;
     seen.add(path);
-    const hash = createHash('sha512').update(JSON.stringify(openApiDocument(registry, resource.group, resource.version))).digest('hex').slice(0, 64).toUpperCase();
+    const hash = createHash('sha512')
+      .update(JSON.stringify(openApiDocument(registry, resource.group, resource.version)))
+      .digest('hex')
+      .slice(0, 64)
+      .toUpperCase();
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hash}` };
   }
   return { paths };
 }
 
 /** `/openapi/v3/<api|apis/group>/<version>`: schemas and paths of one group version. */
-export function openApiDocument(registry: ResourceRegistry, groupName: string, version: string): Json | undefined {
+export function openApiDocument(
+  registry: ResourceRegistry,
+  groupName: string,
+  version: string,
+): Json | undefined {
   const resources = registry.all().filter((r) => r.group === groupName && r.version === version);
   if (resources.length === 0) return undefined;
   const schemas: Json = { [OBJECT_META]: OBJECT_META_SCHEMA };

@@ -51,7 +51,9 @@ export interface EmbeddedApiServer {
 }
 
 /** Start an embedded API server. */
-export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions = {}): Promise<EmbeddedApiServer> {
+export async function startEmbeddedApiServer(
+  options: EmbeddedApiServerOptions = {},
+): Promise<EmbeddedApiServer> {
   const host = options.host ?? '127.0.0.1';
   const registry = new ResourceRegistry();
   let store = new ObjectStore(options.watchWindow ?? 10_000);
@@ -67,13 +69,16 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions =
           store.restore(resource, namespace ? `${namespace}/${name}` : name, object);
         }
       }
-      for (const crd of store.list('apiextensions.k8s.io/customresourcedefinitions')) registry.registerCrd(crd);
+      for (const crd of store.list('apiextensions.k8s.io/customresourcedefinitions'))
+        registry.registerCrd(crd);
     }
   }
   const service = new ResourceService(store, registry);
   const faults = new FaultInjector();
   const watches = new Set<ServerResponse>();
-  const server: Server = createServer(createHttpHandler({ registry, service, faults, logger: options.logger, watches }));
+  const server: Server = createServer(
+    createHttpHandler({ registry, service, faults, logger: options.logger, watches }),
+  );
   server.keepAliveTimeout = 5_000;
 
   let saveTimer: NodeJS.Timeout | undefined;
@@ -108,7 +113,11 @@ export async function startEmbeddedApiServer(options: EmbeddedApiServerOptions =
   let simulator: WorkloadSimulator | undefined;
   if (options.workloads !== false) {
     // The simulator talks to the store directly, unaffected by injected faults (it plays the kube-controller-manager).
-    simulator = new WorkloadSimulator({ ...(options.workloads ?? {}), kube: createStoreKubeClient(registry, service), logger: options.logger });
+    simulator = new WorkloadSimulator({
+      ...(options.workloads ?? {}),
+      kube: createStoreKubeClient(registry, service),
+      logger: options.logger,
+    });
     await simulator.start();
   }
 

@@ -5,12 +5,27 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
-import { coreVersions, group, groupList, openApiDocument, openApiIndex, resourceList, SERVER_VERSION } from './discovery.js';
+import {
+  coreVersions,
+  group,
+  groupList,
+  openApiDocument,
+  openApiIndex,
+  resourceList,
+  SERVER_VERSION,
+} from './discovery.js';
 import type { FaultInjector, Verb } from './faults/fault-injector.js';
 import type { StoreEvent } from './object-store.js';
 import type { ResourceRegistry } from './resource-registry.js';
 import type { PatchContentType, ResourceService, Scope, WriteOptions } from './resource-service.js';
-import { ApiError, badRequest, gone, internalError, methodNotAllowed, unsupportedMediaType } from './status-error.js';
+import {
+  ApiError,
+  badRequest,
+  gone,
+  internalError,
+  methodNotAllowed,
+  unsupportedMediaType,
+} from './status-error.js';
 import { toTable, type IncludeObject } from './table.js';
 
 /** Largest request body accepted (the real server's limit is 3 MiB). */
@@ -35,32 +50,45 @@ interface ParsedPath {
   legacyWatch: boolean;
 }
 
-function send(response: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  response: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  response.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
 function sendError(response: ServerResponse, error: unknown, logger?: Logger): void {
-  const apiError = error instanceof ApiError ? error : internalError((error as Error)?.message ?? String(error));
+  const apiError =
+    error instanceof ApiError ? error : internalError((error as Error)?.message ?? String(error));
   if (!(error instanceof ApiError)) logger?.error({ err: error }, 'embedded API server: unexpected error');
   if (response.headersSent) {
     response.destroy();
     return;
   }
   const headers: Record<string, string> = {};
-  if (apiError.details.retryAfterSeconds !== undefined) headers['Retry-After'] = String(apiError.details.retryAfterSeconds);
+  if (apiError.details.retryAfterSeconds !== undefined)
+    headers['Retry-After'] = String(apiError.details.retryAfterSeconds);
   send(response, apiError.code, apiError.toStatus(), headers);
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+  if (declared > MAX_BODY_BYTES)
+    throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+    if (size > MAX_BODY_BYTES)
+      throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -99,9 +127,24 @@ function parsePath(pathname: string): ParsedPath | 'groupVersion' | undefined {
     rest = rest.slice(1);
   }
   if (rest[0] === 'namespaces' && rest.length >= 3 && !['status', 'finalize'].includes(rest[2] as string)) {
-    return { group: groupName, version, namespace: rest[1], plural: rest[2] as string, name: rest[3], subresource: rest[4], legacyWatch };
+    return {
+      group: groupName,
+      version,
+      namespace: rest[1],
+      plural: rest[2] as string,
+      name: rest[3],
+      subresource: rest[4],
+      legacyWatch,
+    };
   }
-  return { group: groupName, version, plural: rest[0] as string, name: rest[1], subresource: rest[2], legacyWatch };
+  return {
+    group: groupName,
+    version,
+    plural: rest[0] as string,
+    name: rest[1],
+    subresource: rest[2],
+    legacyWatch,
+  };
 }
 
 function verbOf(method: string, path: ParsedPath, watch: boolean): Verb {
@@ -159,22 +202,26 @@ function writeOptions(query: URLSearchParams): WriteOptions {
 }
 
 /** Make the request listener of the embedded API server. */
-export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMessage, response: ServerResponse) => void {
+export function createHttpHandler(
+  deps: HttpHandlerDeps,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const { registry, service, faults, logger } = deps;
 
   async function handleNonResource(pathname: string, response: ServerResponse): Promise<boolean> {
-    if (pathname === '/version') return send(response, 200, SERVER_VERSION), true;
+    if (pathname === '/version') return (send(response, 200, SERVER_VERSION), true);
     if (pathname === '/healthz' || pathname === '/readyz' || pathname === '/livez') {
       response.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
       return true;
     }
-    if (pathname === '/api') return send(response, 200, coreVersions()), true;
-    if (pathname === '/apis') return send(response, 200, groupList(registry)), true;
-    if (pathname === '/openapi/v3') return send(response, 200, openApiIndex(registry)), true;
+    if (pathname === '/api') return (send(response, 200, coreVersions()), true);
+    if (pathname === '/apis') return (send(response, 200, groupList(registry)), true);
+    if (pathname === '/openapi/v3') return (send(response, 200, openApiIndex(registry)), true);
     if (pathname.startsWith('/openapi/v3/')) {
       const parts = pathname.slice('/openapi/v3/'.length).split('/');
       const document =
-        parts[0] === 'api' ? openApiDocument(registry, '', parts[1] ?? '') : openApiDocument(registry, parts[1] ?? '', parts[2] ?? '');
+        parts[0] === 'api'
+          ? openApiDocument(registry, '', parts[1] ?? '')
+          : openApiDocument(registry, parts[1] ?? '', parts[2] ?? '');
       if (!document) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       send(response, 200, document, { 'Cache-Control': 'no-cache' });
       return true;
@@ -199,16 +246,21 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (await handleNonResource(url.pathname, response)) return;
     const path = parsePath(url.pathname);
-    if (path === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (path === undefined)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (path === 'groupVersion') {
       const parts = url.pathname.split('/').filter(Boolean);
-      const list = parts[0] === 'api' ? resourceList(registry, '', parts[1] as string) : resourceList(registry, parts[1] as string, parts[2] as string);
+      const list =
+        parts[0] === 'api'
+          ? resourceList(registry, '', parts[1] as string)
+          : resourceList(registry, parts[1] as string, parts[2] as string);
       if (!list) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       return send(response, 200, list);
     }
     const resource = registry.find(path.group, path.version, path.plural);
     if (!resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (path.namespace !== undefined && !resource.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (path.namespace !== undefined && !resource.namespaced)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (path.subresource !== undefined && !(path.subresource === 'status' && resource.hasStatus)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
@@ -225,7 +277,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
     };
     const table = wantsTable(request.headers.accept);
     const includeObject = (query.get('includeObject') as IncludeObject | null) ?? 'Metadata';
-    const selectors = { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined };
+    const selectors = {
+      labelSelector: query.get('labelSelector') ?? undefined,
+      fieldSelector: query.get('fieldSelector') ?? undefined,
+    };
     switch (verb) {
       case 'get': {
         const object = service.get(scope);
@@ -233,7 +288,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
       }
       case 'list': {
         const list = service.list(scope, selectors);
-        if (table) return send(response, 200, toTable(resource, list.items, { includeObject, resourceVersion: list.resourceVersion }));
+        if (table)
+          return send(
+            response,
+            200,
+            toTable(resource, list.items, { includeObject, resourceVersion: list.resourceVersion }),
+          );
         return send(response, 200, {
           kind: resource.listKind,
           apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version,
@@ -242,7 +302,15 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
         });
       }
       case 'watch':
-        return startWatch(request, response, scope, { ...selectors, resourceVersion: query.get('resourceVersion') ?? undefined }, query, table, includeObject);
+        return startWatch(
+          request,
+          response,
+          scope,
+          { ...selectors, resourceVersion: query.get('resourceVersion') ?? undefined },
+          query,
+          table,
+          includeObject,
+        );
       case 'create': {
         requireJson(request);
         const result = service.create(scope, parseJson(await readBody(request)), writeOptions(query));
@@ -262,7 +330,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
         const text = await readBody(request);
         const options = text.trim() ? (parseJson(text) as Record<string, unknown>) : {};
         const preconditions = (options.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
-        const dryRun = query.getAll('dryRun').includes('All') || (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
+        const dryRun =
+          query.getAll('dryRun').includes('All') ||
+          (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
         const object = service.delete(scope, { dryRun, preconditions });
         return send(response, 200, object);
       }
@@ -278,7 +348,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
     table: boolean,
     includeObject: IncludeObject,
   ): void {
-    const resumes = options.resourceVersion !== undefined && options.resourceVersion !== '' && options.resourceVersion !== '0';
+    const resumes =
+      options.resourceVersion !== undefined &&
+      options.resourceVersion !== '' &&
+      options.resourceVersion !== '0';
     let events = 0;
     let columnsSent = false;
     let closed = false;
@@ -297,14 +370,25 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
       deps.watches.delete(response);
       response.end();
     };
-    response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    response.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache',
+    });
     // Send the headers now: clients (client-go) wait for them before they consider the watch open.
     response.flushHeaders();
     deps.watches.add(response);
     const deliver = (event: StoreEvent): void => {
       if (closed) return;
       if (table) {
-        write(event.type, toTable(scope.resource, [event.object], { includeObject, includeColumns: !columnsSent, resourceVersion: String(event.revision) }));
+        write(
+          event.type,
+          toTable(scope.resource, [event.object], {
+            includeObject,
+            includeColumns: !columnsSent,
+            resourceVersion: String(event.revision),
+          }),
+        );
         columnsSent = true;
       } else {
         write(event.type, event.object);
@@ -329,7 +413,13 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
       query.get('allowWatchBookmarks') === 'true'
         ? setInterval(() => {
             const rv = String(service.currentRevision());
-            write('BOOKMARK', { kind: scope.resource.kind, apiVersion: scope.resource.group ? `${scope.resource.group}/${scope.resource.version}` : scope.resource.version, metadata: { resourceVersion: rv } });
+            write('BOOKMARK', {
+              kind: scope.resource.kind,
+              apiVersion: scope.resource.group
+                ? `${scope.resource.group}/${scope.resource.version}`
+                : scope.resource.version,
+              metadata: { resourceVersion: rv },
+            });
           }, 5000)
         : undefined;
     request.on('close', close);
@@ -338,14 +428,23 @@ export function createHttpHandler(deps: HttpHandlerDeps): (request: IncomingMess
       // WatchList (sendInitialEvents=true): the current state as ADDED events, then a bookmark
       // annotated k8s.io/initial-events-end, which clients such as kubectl 1.33 wait for.
       const sendInitialEvents = query.get('sendInitialEvents') === 'true';
-      const result = service.watch(scope, sendInitialEvents ? { ...options, resourceVersion: '' } : options, deliver);
+      const result = service.watch(
+        scope,
+        sendInitialEvents ? { ...options, resourceVersion: '' } : options,
+        deliver,
+      );
       subscription = result;
       for (const event of result.backlog) deliver(event);
       if (sendInitialEvents) {
         write('BOOKMARK', {
           kind: scope.resource.kind,
-          apiVersion: scope.resource.group ? `${scope.resource.group}/${scope.resource.version}` : scope.resource.version,
-          metadata: { resourceVersion: String(service.currentRevision()), annotations: { 'k8s.io/initial-events-end': 'true' } },
+          apiVersion: scope.resource.group
+            ? `${scope.resource.group}/${scope.resource.version}`
+            : scope.resource.version,
+          metadata: {
+            resourceVersion: String(service.currentRevision()),
+            annotations: { 'k8s.io/initial-events-end': 'true' },
+          },
         });
       }
     } catch (error) {
@@ -374,9 +473,15 @@ function warningHeaders(warnings: string[]): Record<string, string> {
 function injectedError(code: number): ApiError {
   switch (code) {
     case 409:
-      return new ApiError(409, 'Conflict', 'injected fault: the object has been modified; please apply your changes to the latest version and try again');
+      return new ApiError(
+        409,
+        'Conflict',
+        'injected fault: the object has been modified; please apply your changes to the latest version and try again',
+      );
     case 429:
-      return new ApiError(429, 'TooManyRequests', 'injected fault: too many requests', { retryAfterSeconds: 1 });
+      return new ApiError(429, 'TooManyRequests', 'injected fault: too many requests', {
+        retryAfterSeconds: 1,
+      });
     case 503:
       return new ApiError(503, 'ServiceUnavailable', 'injected fault: service unavailable');
     case 504:
@@ -385,4 +490,3 @@ function injectedError(code: number): ApiError {
       return new ApiError(code, 'InternalError', `Internal error occurred: injected fault`);
   }
 }
-

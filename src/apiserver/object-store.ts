@@ -66,7 +66,9 @@ export class ObjectStore {
   list(resource: string): StoredObject[] {
     const bucket = this.objects.get(resource);
     if (!bucket) return [];
-    return [...bucket.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, object]) => clone(object));
+    return [...bucket.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, object]) => clone(object));
   }
 
   /** Every resource and its objects, for persistence. */
@@ -113,7 +115,9 @@ export class ObjectStore {
    */
   subscribe(fromRevision: number, listener: Listener): { backlog: StoreEvent[]; unsubscribe: () => void } {
     if (fromRevision < this.oldestResumableRevision) throw gone(String(fromRevision));
-    const backlog = this.log.filter((event) => event.revision > fromRevision).map((event) => ({ ...event, object: clone(event.object) }));
+    const backlog = this.log
+      .filter((event) => event.revision > fromRevision)
+      .map((event) => ({ ...event, object: clone(event.object) }));
     this.listeners.add(listener);
     return { backlog, unsubscribe: () => this.listeners.delete(listener) };
   }

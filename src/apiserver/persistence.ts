@@ -4,7 +4,16 @@
  * server can restart without losing objects. The watch log is not persisted: watches that try to
  * resume across a restart get 410 Gone and relist, as they would after an etcd compaction.
  */
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  openSync,
+  writeSync,
+  fsyncSync,
+  closeSync,
+  renameSync,
+  readFileSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { ObjectStore, StoredObject } from './object-store.js';
 

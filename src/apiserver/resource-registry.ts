@@ -60,10 +60,26 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin('', 'v1', 'Secret', 'secrets'),
   builtin('', 'v1', 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
   builtin('events.k8s.io', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
-  builtin('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], hasStatus: true, categories: ['all'] }),
-  builtin('apps', 'v1', 'StatefulSet', 'statefulsets', { shortNames: ['sts'], hasStatus: true, categories: ['all'] }),
-  builtin('apps', 'v1', 'DaemonSet', 'daemonsets', { shortNames: ['ds'], hasStatus: true, categories: ['all'] }),
-  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], hasStatus: true, categories: ['all'] }),
+  builtin('apps', 'v1', 'Deployment', 'deployments', {
+    shortNames: ['deploy'],
+    hasStatus: true,
+    categories: ['all'],
+  }),
+  builtin('apps', 'v1', 'StatefulSet', 'statefulsets', {
+    shortNames: ['sts'],
+    hasStatus: true,
+    categories: ['all'],
+  }),
+  builtin('apps', 'v1', 'DaemonSet', 'daemonsets', {
+    shortNames: ['ds'],
+    hasStatus: true,
+    categories: ['all'],
+  }),
+  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', {
+    shortNames: ['rs'],
+    hasStatus: true,
+    categories: ['all'],
+  }),
   builtin('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], hasStatus: true, categories: ['all'] }),
   builtin('batch', 'v1', 'Job', 'jobs', { hasStatus: true, categories: ['all'] }),
   builtin('coordination.k8s.io', 'v1', 'Lease', 'leases'),
@@ -75,10 +91,15 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
   builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
   builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
-  builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
+  builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', {
+    namespaced: false,
+  }),
   builtin('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], hasStatus: true }),
   builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'] }),
-  builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { shortNames: ['pdb'], hasStatus: true }),
+  builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', {
+    shortNames: ['pdb'],
+    hasStatus: true,
+  }),
   builtin('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes', { hasStatus: true }),
   builtin('monitoring.coreos.com', 'v1', 'ServiceMonitor', 'servicemonitors'),
 ];
@@ -109,7 +130,14 @@ export class ResourceRegistry {
     const spec = crd.spec as {
       group: string;
       scope: string;
-      names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[]; categories?: string[] };
+      names: {
+        plural: string;
+        singular?: string;
+        kind: string;
+        listKind?: string;
+        shortNames?: string[];
+        categories?: string[];
+      };
       versions: Array<{
         name: string;
         served: boolean;
@@ -120,24 +148,22 @@ export class ResourceRegistry {
     };
     const definitions = spec.versions
       .filter((version) => version.served)
-      .map(
-        (version): ResourceDefinition => ({
-          group: spec.group,
-          version: version.name,
-          plural: spec.names.plural,
-          singular: spec.names.singular ?? spec.names.kind.toLowerCase(),
-          kind: spec.names.kind,
-          listKind: spec.names.listKind ?? `${spec.names.kind}List`,
-          namespaced: spec.scope === 'Namespaced',
-          shortNames: spec.names.shortNames ?? [],
-          categories: spec.names.categories ?? [],
-          verbs: ALL_VERBS,
-          hasStatus: version.subresources?.status !== undefined,
-          crd,
-          schema: version.schema?.openAPIV3Schema,
-          printerColumns: version.additionalPrinterColumns,
-        }),
-      );
+      .map((version): ResourceDefinition => ({
+        group: spec.group,
+        version: version.name,
+        plural: spec.names.plural,
+        singular: spec.names.singular ?? spec.names.kind.toLowerCase(),
+        kind: spec.names.kind,
+        listKind: spec.names.listKind ?? `${spec.names.kind}List`,
+        namespaced: spec.scope === 'Namespaced',
+        shortNames: spec.names.shortNames ?? [],
+        categories: spec.names.categories ?? [],
+        verbs: ALL_VERBS,
+        hasStatus: version.subresources?.status !== undefined,
+        crd,
+        schema: version.schema?.openAPIV3Schema,
+        printerColumns: version.additionalPrinterColumns,
+      }));
     this.custom.set(metadata.name, definitions);
   }
 

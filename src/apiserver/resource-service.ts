@@ -11,9 +11,24 @@ import { parse as parseYaml } from 'yaml';
 import { clone, type ObjectStore, type StoreEvent, type StoredObject } from './object-store.js';
 import type { ResourceDefinition, ResourceRegistry } from './resource-registry.js';
 import { fieldsOf, parseFieldSelector, parseLabelSelector, supportedFields } from './selectors.js';
-import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound, unsupportedMediaType, type StatusCause } from './status-error.js';
+import {
+  ApiError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  unsupportedMediaType,
+  type StatusCause,
+} from './status-error.js';
 import { validateBuiltin, defaultBuiltin } from './builtin-validation.js';
-import { applyJsonPatch, applyMergePatch, applyServerSideApply, applyStrategicMergePatch, PatchError } from './patch/index.js';
+import {
+  applyJsonPatch,
+  applyMergePatch,
+  applyServerSideApply,
+  applyStrategicMergePatch,
+  PatchError,
+} from './patch/index.js';
 import { prepareCustomResource, validateCrdDefinition } from './schema/index.js';
 
 /** Where a request points. */
@@ -97,7 +112,10 @@ export class ResourceService {
 
   /** GET one object. */
   get(scope: Scope): StoredObject {
-    const object = this.store.get(resourceKey(scope.resource), objectKey(scope.namespace, this.nameOf(scope)));
+    const object = this.store.get(
+      resourceKey(scope.resource),
+      objectKey(scope.namespace, this.nameOf(scope)),
+    );
     if (!object) throw this.notFound(scope);
     return this.present(scope.resource, object);
   }
@@ -120,14 +138,24 @@ export class ResourceService {
   ): WatchSubscription {
     const matches = this.matcher(scope, options);
     const key = resourceKey(scope.resource);
-    const convert = (event: StoreEvent): StoreEvent => ({ ...event, object: this.present(scope.resource, event.object) });
+    const convert = (event: StoreEvent): StoreEvent => ({
+      ...event,
+      object: this.present(scope.resource, event.object),
+    });
     const rv = options.resourceVersion;
     if (rv === undefined || rv === '' || rv === '0') {
       // Like the real server: synthetic ADDED events for the current state, then changes.
       const initial = this.store
         .list(key)
         .filter(matches)
-        .map((object) => convert({ type: 'ADDED', resource: key, revision: Number(object.metadata.resourceVersion), object }));
+        .map((object) =>
+          convert({
+            type: 'ADDED',
+            resource: key,
+            revision: Number(object.metadata.resourceVersion),
+            object,
+          }),
+        );
       const subscription = this.store.subscribe(this.store.revision, (event) => {
         if (event.resource === key && matches(event.object)) onEvent(convert(event));
       });
@@ -139,7 +167,9 @@ export class ResourceService {
       if (event.resource === key && matches(event.object)) onEvent(convert(event));
     });
     return {
-      backlog: subscription.backlog.filter((event) => event.resource === key && matches(event.object)).map(convert),
+      backlog: subscription.backlog
+        .filter((event) => event.resource === key && matches(event.object))
+        .map(convert),
       unsubscribe: subscription.unsubscribe,
     };
   }
@@ -153,7 +183,9 @@ export class ResourceService {
     if (resource.namespaced) {
       const namespace = (metadata.namespace as string | undefined) ?? scope.namespace;
       if (scope.namespace && metadata.namespace && metadata.namespace !== scope.namespace) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       if (!namespace) throw badRequest('a namespace is required for namespaced resources');
       metadata.namespace = namespace;
@@ -167,7 +199,11 @@ export class ResourceService {
     const name = metadata.name;
     if (typeof name !== 'string' || name === '') {
       throw invalid({ ...this.target(resource, ''), kind: resource.kind }, [
-        { reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' },
+        {
+          reason: 'FieldValueRequired',
+          message: 'Required value: name or generateName is required',
+          field: 'metadata.name',
+        },
       ]);
     }
     this.validateName(resource, name);
@@ -179,12 +215,14 @@ export class ResourceService {
     metadata.uid = randomUUID();
     metadata.creationTimestamp = this.timestamp();
     metadata.generation = 1;
-    if (options.fieldManager) this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
+    if (options.fieldManager)
+      this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
     if (resource.hasStatus && resource.crd) delete object.status;
     if (resource.hasStatus && !resource.crd && resource.kind !== 'Namespace') object.status = {};
     const warnings = this.validateAndDefault(resource, object, undefined, options);
     this.postCreateHooks(resource, object);
-    if (options.dryRun) return { object: this.present(resource, object as StoredObject), warnings, created: true };
+    if (options.dryRun)
+      return { object: this.present(resource, object as StoredObject), warnings, created: true };
     const stored = this.store.put(resourceKey(resource), key, object as StoredObject);
     this.afterWrite(resource, stored);
     return { object: this.present(resource, stored), warnings, created: true };
@@ -197,7 +235,9 @@ export class ResourceService {
     const metadata = metadataOf(candidate);
     const name = this.nameOf(scope);
     if (metadata.name !== undefined && metadata.name !== name) {
-      throw badRequest(`the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`,
+      );
     }
     const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, name));
     if (!old) {
@@ -206,7 +246,8 @@ export class ResourceService {
       return this.create({ ...scope, name }, { ...candidate, metadata: { ...metadata, name } }, options);
     }
     const rv = metadata.resourceVersion;
-    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw conflict(this.target(resource, name));
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
+      throw conflict(this.target(resource, name));
     return this.commit(scope, old, candidate, options);
   }
 
@@ -214,7 +255,8 @@ export class ResourceService {
   patch(scope: Scope, patchType: PatchContentType, rawBody: string, options: WriteOptions = {}): WriteResult {
     const resource = scope.resource;
     const name = this.nameOf(scope);
-    if (patchType === 'strategic' && resource.crd) throw unsupportedMediaType('application/strategic-merge-patch+json');
+    if (patchType === 'strategic' && resource.crd)
+      throw unsupportedMediaType('application/strategic-merge-patch+json');
     const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, name));
     let patchBody: unknown;
     try {
@@ -223,11 +265,14 @@ export class ResourceService {
       throw badRequest(`error decoding patch: ${(error as Error).message}`);
     }
     if (patchType === 'apply') {
-      if (!options.fieldManager) throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+      if (!options.fieldManager)
+        throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
       const applied = this.requireObject(patchBody, resource);
       const appliedMeta = metadataOf(applied);
       if (appliedMeta.name !== undefined && appliedMeta.name !== name) {
-        throw badRequest(`the name of the object (${String(appliedMeta.name)}) does not match the name on the URL (${name})`);
+        throw badRequest(
+          `the name of the object (${String(appliedMeta.name)}) does not match the name on the URL (${name})`,
+        );
       }
       const gvk = { group: resource.group, version: resource.version, kind: resource.kind };
       const result = this.runPatch(() =>
@@ -244,14 +289,24 @@ export class ResourceService {
           message: `conflict with "${c.manager}": ${c.field}`,
           field: c.field,
         }));
-        throw new ApiError(409, 'Conflict', `Apply failed with ${causes.length} conflict${causes.length > 1 ? 's' : ''}: ${causes.map((c) => c.message).join('; ')}`, {
-          name,
-          group: resource.group || undefined,
-          kind: resource.plural,
-          causes,
-        });
+        throw new ApiError(
+          409,
+          'Conflict',
+          `Apply failed with ${causes.length} conflict${causes.length > 1 ? 's' : ''}: ${causes.map((c) => c.message).join('; ')}`,
+          {
+            name,
+            group: resource.group || undefined,
+            kind: resource.plural,
+            causes,
+          },
+        );
       }
-      if (!old) return this.create({ ...scope, name }, { ...result.object, metadata: { ...metadataOf(result.object), name } }, { ...options, fieldManager: undefined });
+      if (!old)
+        return this.create(
+          { ...scope, name },
+          { ...result.object, metadata: { ...metadataOf(result.object), name } },
+          { ...options, fieldManager: undefined },
+        );
       return this.commit(scope, old, result.object, { ...options, fieldManager: undefined });
     }
     if (!old) throw this.notFound(scope);
@@ -274,14 +329,20 @@ export class ResourceService {
   }
 
   /** DELETE: removes, or marks for deletion while finalizers remain. */
-  delete(scope: Scope, options: { dryRun?: boolean; preconditions?: { uid?: string; resourceVersion?: string } } = {}): StoredObject {
+  delete(
+    scope: Scope,
+    options: { dryRun?: boolean; preconditions?: { uid?: string; resourceVersion?: string } } = {},
+  ): StoredObject {
     const resource = scope.resource;
     const name = this.nameOf(scope);
     const key = objectKey(scope.namespace, name);
     const old = this.store.get(resourceKey(resource), key);
     if (!old) throw this.notFound(scope);
     const pre = options.preconditions ?? {};
-    if ((pre.uid && pre.uid !== old.metadata.uid) || (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)) {
+    if (
+      (pre.uid && pre.uid !== old.metadata.uid) ||
+      (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
+    ) {
       throw conflict(this.target(resource, name));
     }
     const finalizers = (old.metadata.finalizers as string[] | undefined) ?? [];
@@ -299,7 +360,12 @@ export class ResourceService {
   }
 
   /** The common end of update and patch. */
-  private commit(scope: Scope, old: StoredObject, candidate: Record<string, unknown>, options: WriteOptions): WriteResult {
+  private commit(
+    scope: Scope,
+    old: StoredObject,
+    candidate: Record<string, unknown>,
+    options: WriteOptions,
+  ): WriteResult {
     const resource = scope.resource;
     const name = old.metadata.name as string;
     let next: Record<string, unknown>;
@@ -316,18 +382,31 @@ export class ResourceService {
         else next.status = clone(old.status);
       }
       // Server-owned metadata is kept from the stored object.
-      for (const field of ['uid', 'creationTimestamp', 'name', 'namespace', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+      for (const field of [
+        'uid',
+        'creationTimestamp',
+        'name',
+        'namespace',
+        'generation',
+        'deletionTimestamp',
+        'deletionGracePeriodSeconds',
+      ] as const) {
         if (old.metadata[field] === undefined) delete metadata[field];
         else metadata[field] = old.metadata[field];
       }
-      if (!metadata.managedFields && old.metadata.managedFields) metadata.managedFields = old.metadata.managedFields;
-      if (options.fieldManager) this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
+      if (!metadata.managedFields && old.metadata.managedFields)
+        metadata.managedFields = old.metadata.managedFields;
+      if (options.fieldManager)
+        this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
     }
     (next.metadata as Record<string, unknown>).resourceVersion = old.metadata.resourceVersion;
     if (next.apiVersion === undefined) next.apiVersion = apiVersionOf(resource);
     if (next.kind === undefined) next.kind = resource.kind;
     const warnings = this.validateAndDefault(resource, next, old, options);
-    if (scope.subresource !== 'status' && !isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus))) {
+    if (
+      scope.subresource !== 'status' &&
+      !isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus))
+    ) {
       (next.metadata as Record<string, unknown>).generation = Number(old.metadata.generation ?? 1) + 1;
     }
     const key = objectKey(old.metadata.namespace as string | undefined, name);
@@ -367,9 +446,13 @@ export class ResourceService {
     const causes: StatusCause[] = [...this.validateMetadata(object.metadata as Record<string, unknown>)];
     const warnings: string[] = [];
     if (resource.crd && resource.schema) {
-      const result = prepareCustomResource(resource.schema, object, old, { fieldValidation: options.fieldValidation ?? 'Ignore' });
+      const result = prepareCustomResource(resource.schema, object, old, {
+        fieldValidation: options.fieldValidation ?? 'Ignore',
+      });
       if (result.unknownFields.length > 0 && options.fieldValidation === 'Strict') {
-        throw badRequest(result.unknownFields.map((field) => `strict decoding error: unknown field "${field}"`).join(', '));
+        throw badRequest(
+          result.unknownFields.map((field) => `strict decoding error: unknown field "${field}"`).join(', '),
+        );
       }
       if (result.unknownFields.length > 0 && options.fieldValidation === 'Warn') {
         warnings.push(...result.unknownFields.map((field) => `unknown field "${field}"`));
@@ -382,7 +465,11 @@ export class ResourceService {
       causes.push(...validateCrdDefinition(object));
       const spec = (object.spec ?? {}) as { group?: string; names?: { plural?: string } };
       if (spec.group && spec.names?.plural && name !== `${spec.names.plural}.${spec.group}`) {
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`,
+          field: 'metadata.name',
+        });
       }
     } else {
       defaultBuiltin(resource, object);
@@ -398,18 +485,37 @@ export class ResourceService {
       const value = metadata[field];
       if (value === undefined || value === null) continue;
       if (typeof value !== 'object' || Array.isArray(value)) {
-        causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: must be a map of strings', field: `metadata.${field}` });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: must be a map of strings',
+          field: `metadata.${field}`,
+        });
         continue;
       }
       for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
         if (typeof entry !== 'string') {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: must be a string`, field: `metadata.${field}.${key}` });
-        } else if (field === 'labels' && (entry.length > 63 || (entry !== '' && !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(entry)))) {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${entry}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`, field: `metadata.labels` });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: must be a string`,
+            field: `metadata.${field}.${key}`,
+          });
+        } else if (
+          field === 'labels' &&
+          (entry.length > 63 || (entry !== '' && !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(entry)))
+        ) {
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: "${entry}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+            field: `metadata.labels`,
+          });
         }
       }
       if (field === 'annotations' && JSON.stringify(value).length > 256 * 1024) {
-        causes.push({ reason: 'FieldValueTooLong', message: 'Too long: must have at most 262144 bytes', field: 'metadata.annotations' });
+        causes.push({
+          reason: 'FieldValueTooLong',
+          message: 'Too long: must have at most 262144 bytes',
+          field: 'metadata.annotations',
+        });
       }
     }
     return causes;
@@ -417,7 +523,9 @@ export class ResourceService {
 
   private validateName(resource: ResourceDefinition, name: string): void {
     const label = resource.kind === 'Namespace' || resource.kind === 'Service';
-    const ok = label ? name.length <= 63 && DNS_LABEL.test(name) : name.length <= MAX_NAME && DNS_SUBDOMAIN.test(name);
+    const ok = label
+      ? name.length <= 63 && DNS_LABEL.test(name)
+      : name.length <= MAX_NAME && DNS_SUBDOMAIN.test(name);
     if (!ok) {
       const rule = label
         ? "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
@@ -443,17 +551,31 @@ export class ResourceService {
   private postCreateHooks(resource: ResourceDefinition, object: Record<string, unknown>): void {
     if (resource.kind === 'Namespace' && resource.group === '') {
       const status = (object.status ?? {}) as Record<string, unknown>;
-      object.status = { ...status, phase: (object.metadata as Record<string, unknown>).deletionTimestamp ? 'Terminating' : 'Active' };
+      object.status = {
+        ...status,
+        phase: (object.metadata as Record<string, unknown>).deletionTimestamp ? 'Terminating' : 'Active',
+      };
       const spec = (object.spec ?? {}) as Record<string, unknown>;
       object.spec = { finalizers: ['kubernetes'], ...spec };
     }
     if (resource.kind === 'CustomResourceDefinition') {
-      const spec = object.spec as { names: Record<string, unknown>; versions: Array<{ name: string; storage?: boolean }> };
+      const spec = object.spec as {
+        names: Record<string, unknown>;
+        versions: Array<{ name: string; storage?: boolean }>;
+      };
       const time = this.timestamp();
-      const previous = ((object.status as Record<string, unknown> | undefined)?.conditions ?? []) as Array<Record<string, unknown>>;
+      const previous = ((object.status as Record<string, unknown> | undefined)?.conditions ?? []) as Array<
+        Record<string, unknown>
+      >;
       const condition = (type: string, reason: string, message: string): Record<string, unknown> => {
         const before = previous.find((c) => c.type === type);
-        return { type, status: 'True', reason, message, lastTransitionTime: before?.status === 'True' ? before.lastTransitionTime : time };
+        return {
+          type,
+          status: 'True',
+          reason,
+          message,
+          lastTransitionTime: before?.status === 'True' ? before.lastTransitionTime : time,
+        };
       };
       object.status = {
         conditions: [
@@ -477,7 +599,10 @@ export class ResourceService {
       const spec = removed.spec as { group: string; names: { plural: string } };
       const key = `${spec.group}/${spec.names.plural}`;
       for (const object of this.store.list(key)) {
-        this.store.remove(key, objectKey(object.metadata.namespace as string | undefined, object.metadata.name as string));
+        this.store.remove(
+          key,
+          objectKey(object.metadata.namespace as string | undefined, object.metadata.name as string),
+        );
       }
       this.registry.unregisterCrd(removed.metadata.name as string);
     }
@@ -488,17 +613,30 @@ export class ResourceService {
         if (!other.namespaced) continue;
         const key = resourceKey(other);
         for (const object of this.store.list(key)) {
-          if (object.metadata.namespace === namespace) this.store.remove(key, objectKey(namespace, object.metadata.name as string));
+          if (object.metadata.namespace === namespace)
+            this.store.remove(key, objectKey(namespace, object.metadata.name as string));
         }
       }
     }
   }
 
-  private recordManager(metadata: Record<string, unknown>, manager: string, operation: 'Update' | 'Apply', apiVersion: string): void {
+  private recordManager(
+    metadata: Record<string, unknown>,
+    manager: string,
+    operation: 'Update' | 'Apply',
+    apiVersion: string,
+  ): void {
     const entries = ((metadata.managedFields as Array<Record<string, unknown>> | undefined) ?? []).filter(
       (entry) => !(entry.manager === manager && entry.operation === operation),
     );
-    entries.push({ manager, operation, apiVersion, time: this.timestamp(), fieldsType: 'FieldsV1', fieldsV1: {} });
+    entries.push({
+      manager,
+      operation,
+      apiVersion,
+      time: this.timestamp(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: {},
+    });
     metadata.managedFields = entries;
   }
 
@@ -506,7 +644,9 @@ export class ResourceService {
     const labels = parseLabelSelector(options.labelSelector);
     const fields = parseFieldSelector(options.fieldSelector, supportedFields(scope.resource.kind));
     return (object) =>
-      (!scope.resource.namespaced || scope.namespace === undefined || object.metadata.namespace === scope.namespace) &&
+      (!scope.resource.namespaced ||
+        scope.namespace === undefined ||
+        object.metadata.namespace === scope.namespace) &&
       labels((object.metadata.labels ?? {}) as Record<string, string>) &&
       fields(fieldsOf(object));
   }
@@ -525,10 +665,14 @@ export class ResourceService {
     }
     const object = clone(body as Record<string, unknown>);
     if (object.kind !== undefined && object.kind !== resource.kind) {
-      throw badRequest(`the kind of the object (${String(object.kind)}) does not match the resource (${resource.kind})`);
+      throw badRequest(
+        `the kind of the object (${String(object.kind)}) does not match the resource (${resource.kind})`,
+      );
     }
     if (object.apiVersion !== undefined && object.apiVersion !== apiVersionOf(resource)) {
-      throw badRequest(`the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersionOf(resource)})`);
+      throw badRequest(
+        `the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersionOf(resource)})`,
+      );
     }
     object.apiVersion = apiVersionOf(resource);
     object.kind = resource.kind;
@@ -540,7 +684,11 @@ export class ResourceService {
     const stored = this.store.get(resourceKey(namespaces), namespace);
     if (!stored) throw notFound({ group: '', plural: 'namespaces', name: namespace });
     if (stored.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
     }
   }
 
@@ -553,12 +701,17 @@ export class ResourceService {
     return notFound(this.target(scope.resource, scope.name ?? ''));
   }
 
-  private target(resource: ResourceDefinition, name: string): { group: string; plural: string; kind: string; name: string } {
+  private target(
+    resource: ResourceDefinition,
+    name: string,
+  ): { group: string; plural: string; kind: string; name: string } {
     return { group: resource.group, plural: resource.plural, kind: resource.kind, name };
   }
 
   private timestamp(): string {
-    return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
   }
 
   private randomSuffix(): string {

@@ -37,11 +37,15 @@ const KEY = /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A
 function parseRequirement(term: string, kind: 'label' | 'field'): Requirement {
   let match = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
   if (match && kind === 'label') {
-    const values = (match[3] as string).split(',').map((value) => value.trim()).filter(Boolean);
+    const values = (match[3] as string)
+      .split(',')
+      .map((value) => value.trim())
+      .filter(Boolean);
     return { key: match[1] as string, op: match[2] as 'in' | 'notin', values };
   }
   match = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
-  if (match) return { key: match[1] as string, op: match[2] === '!=' ? 'neq' : 'eq', value: match[3] as string };
+  if (match)
+    return { key: match[1] as string, op: match[2] === '!=' ? 'neq' : 'eq', value: match[3] as string };
   if (kind === 'label') {
     match = /^(!?)\s*([^=!\s()]+)$/.exec(term);
     if (match) return { key: match[2] as string, op: match[1] ? 'notexists' : 'exists' };
@@ -128,7 +132,10 @@ export function supportedFields(kind: string): string[] {
       ...base,
       'reason',
       'type',
-      ...['kind', 'name', 'namespace', 'uid', 'apiVersion'].flatMap((key) => [`involvedObject.${key}`, `regarding.${key}`]),
+      ...['kind', 'name', 'namespace', 'uid', 'apiVersion'].flatMap((key) => [
+        `involvedObject.${key}`,
+        `regarding.${key}`,
+      ]),
     ];
   }
   if (kind === 'Secret') return [...base, 'type'];

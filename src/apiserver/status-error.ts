@@ -16,7 +16,13 @@ export class ApiError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
-    readonly details: { name?: string; group?: string; kind?: string; causes?: StatusCause[]; retryAfterSeconds?: number } = {},
+    readonly details: {
+      name?: string;
+      group?: string;
+      kind?: string;
+      causes?: StatusCause[];
+      retryAfterSeconds?: number;
+    } = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -24,7 +30,9 @@ export class ApiError extends Error {
 
   /** The `Status` object a real API server returns for this error. */
   toStatus(): Record<string, unknown> {
-    const details = Object.fromEntries(Object.entries(this.details).filter(([, value]) => value !== undefined));
+    const details = Object.fromEntries(
+      Object.entries(this.details).filter(([, value]) => value !== undefined),
+    );
     return {
       kind: 'Status',
       apiVersion: 'v1',
@@ -80,7 +88,9 @@ export function conflict(target: Target): ApiError {
 /** 422 Invalid with field causes: `<Kind>.<group> "<name>" is invalid: <causes>`. */
 export function invalid(target: Target & { kind: string }, causes: StatusCause[]): ApiError {
   const kindQualified = target.group ? `${target.kind}.${target.group}` : target.kind;
-  const summary = causes.map((cause) => (cause.field ? `${cause.field}: ${cause.message}` : cause.message)).join(', ');
+  const summary = causes
+    .map((cause) => (cause.field ? `${cause.field}: ${cause.message}` : cause.message))
+    .join(', ');
   const list = causes.length > 1 ? `[${summary}]` : summary;
   return new ApiError(422, 'Invalid', `${kindQualified} "${target.name ?? ''}" is invalid: ${list}`, {
     name: target.name,
@@ -102,12 +112,20 @@ export function gone(resourceVersion: string): ApiError {
 
 /** 405 MethodNotAllowed. */
 export function methodNotAllowed(method: string): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method})`);
+  return new ApiError(
+    405,
+    'MethodNotAllowed',
+    `the server does not allow this method on the requested resource (${method})`,
+  );
 }
 
 /** 415 UnsupportedMediaType. */
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+  );
 }
 
 /** 500 InternalError; also used for injected faults. */

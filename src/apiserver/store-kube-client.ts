@@ -22,7 +22,8 @@ import type { ResourceService, Scope } from './resource-service.js';
 import { ApiError } from './status-error.js';
 
 function toKubeError(error: unknown): never {
-  if (error instanceof ApiError) throw new KubeApiError(error.message, error.code, error.reason, error.toStatus());
+  if (error instanceof ApiError)
+    throw new KubeApiError(error.message, error.code, error.reason, error.toStatus());
   throw error;
 }
 
@@ -34,21 +35,28 @@ export function createStoreKubeClient(
 ): KubeClient {
   const resolve = (type: ResourceType): ResourceDefinition => {
     const resource = registry.find(type.group, type.version, type.plural);
-    if (!resource) throw new KubeApiError('the server could not find the requested resource', 404, 'NotFound');
+    if (!resource)
+      throw new KubeApiError('the server could not find the requested resource', 404, 'NotFound');
     return resource;
   };
   const guard = async <T>(verb: Verb, type: ResourceType, fn: () => T): Promise<T> => {
     const latency = faults?.latency() ?? 0;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const code = faults?.errorFor(verb, type.plural);
-    if (code !== undefined) throw new KubeApiError(`injected fault ${code}`, code, code === 409 ? 'Conflict' : 'InternalError');
+    if (code !== undefined)
+      throw new KubeApiError(`injected fault ${code}`, code, code === 409 ? 'Conflict' : 'InternalError');
     try {
       return fn();
     } catch (error) {
       return toKubeError(error);
     }
   };
-  const scopeOf = (type: ResourceType, namespace: string | undefined, name?: string, subresource?: 'status'): Scope => ({
+  const scopeOf = (
+    type: ResourceType,
+    namespace: string | undefined,
+    name?: string,
+    subresource?: 'status',
+  ): Scope => ({
     resource: resolve(type),
     namespace: type.namespaced ? namespace : undefined,
     name,
@@ -62,7 +70,11 @@ export function createStoreKubeClient(
   };
 
   return {
-    async get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    async get<T extends KubeObject>(
+      type: ResourceType,
+      namespace: string | undefined,
+      name: string,
+    ): Promise<T | undefined> {
       try {
         return (await guard('get', type, () => service.get(scopeOf(type, namespace, name)))) as unknown as T;
       } catch (error) {
@@ -70,13 +82,23 @@ export function createStoreKubeClient(
         throw error;
       }
     },
-    async list<T extends KubeObject>(type: ResourceType, namespace: string | undefined, options: ListOptions = {}): Promise<ListResult<T>> {
+    async list<T extends KubeObject>(
+      type: ResourceType,
+      namespace: string | undefined,
+      options: ListOptions = {},
+    ): Promise<ListResult<T>> {
       const result = await guard('list', type, () => service.list(scopeOf(type, namespace), options));
       return { items: result.items as unknown as T[], resourceVersion: result.resourceVersion };
     },
-    async create<T extends KubeObject>(type: ResourceType, object: T, options: WriteOptions = {}): Promise<T> {
+    async create<T extends KubeObject>(
+      type: ResourceType,
+      object: T,
+      options: WriteOptions = {},
+    ): Promise<T> {
       const result = await guard('create', type, () =>
-        service.create(scopeOf(type, object.metadata.namespace), object, { fieldManager: options.fieldManager }),
+        service.create(scopeOf(type, object.metadata.namespace), object, {
+          fieldManager: options.fieldManager,
+        }),
       );
       return result.object as unknown as T;
     },
@@ -89,18 +111,31 @@ export function createStoreKubeClient(
       options: WriteOptions = {},
     ): Promise<T> {
       const result = await guard('patch', type, () =>
-        service.patch(scopeOf(type, namespace, name, options.subresource), patchContent[patchType], JSON.stringify(patch), {
-          fieldManager: options.fieldManager,
-          force: options.force,
-        }),
+        service.patch(
+          scopeOf(type, namespace, name, options.subresource),
+          patchContent[patchType],
+          JSON.stringify(patch),
+          {
+            fieldManager: options.fieldManager,
+            force: options.force,
+          },
+        ),
       );
       return result.object as unknown as T;
     },
-    async replace<T extends KubeObject>(type: ResourceType, object: T, options: WriteOptions = {}): Promise<T> {
+    async replace<T extends KubeObject>(
+      type: ResourceType,
+      object: T,
+      options: WriteOptions = {},
+    ): Promise<T> {
       const result = await guard('update', type, () =>
-        service.update(scopeOf(type, object.metadata.namespace, object.metadata.name, options.subresource), object, {
-          fieldManager: options.fieldManager,
-        }),
+        service.update(
+          scopeOf(type, object.metadata.namespace, object.metadata.name, options.subresource),
+          object,
+          {
+            fieldManager: options.fieldManager,
+          },
+        ),
       );
       return result.object as unknown as T;
     },
@@ -122,8 +157,12 @@ export function createStoreKubeClient(
       let stopped = false;
       let events = 0;
       const limits = faults?.watchLimits() ?? {};
-      const resumes = options.resourceVersion !== undefined && options.resourceVersion !== '' && options.resourceVersion !== '0';
-      if (resumes && faults?.forceGone()) throw new KubeApiError(`too old resource version: ${options.resourceVersion}`, 410, 'Expired');
+      const resumes =
+        options.resourceVersion !== undefined &&
+        options.resourceVersion !== '' &&
+        options.resourceVersion !== '0';
+      if (resumes && faults?.forceGone())
+        throw new KubeApiError(`too old resource version: ${options.resourceVersion}`, 410, 'Expired');
       let subscription: { unsubscribe: () => void } | undefined;
       const finish = (error?: Error): void => {
         if (stopped) return;
@@ -153,7 +192,9 @@ export function createStoreKubeClient(
             }, limits.afterMs)
           : undefined;
       try {
-        const result = service.watch(scopeOf(type, namespace), options, (event) => deliver(event.type, event.object));
+        const result = service.watch(scopeOf(type, namespace), options, (event) =>
+          deliver(event.type, event.object),
+        );
         subscription = result;
         for (const event of result.backlog) deliver(event.type, event.object);
       } catch (error) {

@@ -43,8 +43,11 @@ export function evaluateJsonPath(object: unknown, path: string): unknown[] {
   let expression = path.trim();
   if (expression.startsWith('{') && expression.endsWith('}')) expression = expression.slice(1, -1);
   if (expression.startsWith('$')) expression = expression.slice(1);
-  const tokens: Array<{ field: string } | { index: number } | { all: true } | { filter: string; equals: string }> = [];
-  const pattern = /\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[\*\]|\[\?\(@\.([A-Za-z0-9_.-]+)\s*==\s*["']([^"']*)["']\)\]|\['([^']+)'\]/gy;
+  const tokens: Array<
+    { field: string } | { index: number } | { all: true } | { filter: string; equals: string }
+  > = [];
+  const pattern =
+    /\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[\*\]|\[\?\(@\.([A-Za-z0-9_.-]+)\s*==\s*["']([^"']*)["']\)\]|\['([^']+)'\]/gy;
   let match: RegExpExecArray | null;
   let consumed = 0;
   while ((match = pattern.exec(expression)) !== null) {
@@ -61,7 +64,8 @@ export function evaluateJsonPath(object: unknown, path: string): unknown[] {
     const next: unknown[] = [];
     for (const value of values) {
       if ('field' in token) {
-        if (value && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, token.field)) next.push((value as Json)[token.field]);
+        if (value && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, token.field))
+          next.push((value as Json)[token.field]);
       } else if ('index' in token) {
         if (Array.isArray(value) && token.index < value.length) next.push(value[token.index]);
       } else if ('all' in token) {
@@ -85,22 +89,42 @@ function column(name: string, value: Column['value'], options: Partial<Column> =
   return { name, type: 'string', format: '', description: name, priority: 0, value, ...options };
 }
 
-const nameColumn = column('Name', (o) => o.metadata.name, { format: 'name', description: 'Name must be unique within a namespace.' });
-const ageColumn = column('Age', age, { description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' });
+const nameColumn = column('Name', (o) => o.metadata.name, {
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+});
+const ageColumn = column('Age', age, {
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+});
 
 function podTemplate(object: StoredObject): Json {
   const spec = (object.spec ?? {}) as Json;
-  if (object.kind === 'CronJob') return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json;
+  if (object.kind === 'CronJob')
+    return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json;
   return (spec.template ?? {}) as Json;
 }
 
 function containers(object: StoredObject): Json[] {
-  return ((((podTemplate(object) ?? {}) as Json).spec ?? {}) as Json).containers as Json[] ?? [];
+  return (((((podTemplate(object) ?? {}) as Json).spec ?? {}) as Json).containers as Json[]) ?? [];
 }
 
 const containersColumns = [
-  column('Containers', (o) => containers(o).map((c) => c.name).join(','), { priority: 1 }),
-  column('Images', (o) => containers(o).map((c) => c.image).join(','), { priority: 1 }),
+  column(
+    'Containers',
+    (o) =>
+      containers(o)
+        .map((c) => c.name)
+        .join(','),
+    { priority: 1 },
+  ),
+  column(
+    'Images',
+    (o) =>
+      containers(o)
+        .map((c) => c.image)
+        .join(','),
+    { priority: 1 },
+  ),
 ];
 
 const status = (o: StoredObject): Json => (o.status ?? {}) as Json;
@@ -116,7 +140,12 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     ageColumn,
     ...containersColumns,
   ],
-  StatefulSet: [nameColumn, column('Ready', (o) => `${Number(status(o).readyReplicas ?? 0)}/${Number(spec(o).replicas ?? 0)}`), ageColumn, ...containersColumns],
+  StatefulSet: [
+    nameColumn,
+    column('Ready', (o) => `${Number(status(o).readyReplicas ?? 0)}/${Number(spec(o).replicas ?? 0)}`),
+    ageColumn,
+    ...containersColumns,
+  ],
   DaemonSet: [
     nameColumn,
     column('Desired', (o) => Number(status(o).desiredNumberScheduled ?? 0), { type: 'integer' }),
@@ -132,12 +161,20 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     column('Schedule', (o) => spec(o).schedule),
     column('Suspend', (o) => String(spec(o).suspend ?? false)),
     column('Active', (o) => ((status(o).active as unknown[]) ?? []).length, { type: 'integer' }),
-    column('Last Schedule', (o, now) => (status(o).lastScheduleTime ? humanDuration(now.getTime() - Date.parse(String(status(o).lastScheduleTime))) : '<none>')),
+    column('Last Schedule', (o, now) =>
+      status(o).lastScheduleTime
+        ? humanDuration(now.getTime() - Date.parse(String(status(o).lastScheduleTime)))
+        : '<none>',
+    ),
     ageColumn,
     ...containersColumns,
   ],
   Event: [
-    column('Last Seen', (o, now) => humanDuration(now.getTime() - Date.parse(String(o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp)))),
+    column('Last Seen', (o, now) =>
+      humanDuration(
+        now.getTime() - Date.parse(String(o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp)),
+      ),
+    ),
     column('Type', (o) => o.type),
     column('Reason', (o) => o.reason),
     column('Object', (o) => {
@@ -147,7 +184,10 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     column('Message', (o) => o.message ?? o.note),
   ],
   Lease: [nameColumn, column('Holder', (o) => spec(o).holderIdentity ?? ''), ageColumn],
-  CustomResourceDefinition: [nameColumn, column('Created At', (o) => o.metadata.creationTimestamp, { type: 'date' })],
+  CustomResourceDefinition: [
+    nameColumn,
+    column('Created At', (o) => o.metadata.creationTimestamp, { type: 'date' }),
+  ],
 };
 
 function customColumns(resource: ResourceDefinition): Column[] {
@@ -162,10 +202,18 @@ function customColumns(resource: ResourceDefinition): Column[] {
         if (values.length === 0) return undefined;
         const first = values[0];
         if (type === 'date') return humanDuration(now.getTime() - Date.parse(String(first)));
-        if (values.length > 1) return values.map((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value))).join(',');
+        if (values.length > 1)
+          return values
+            .map((value) => (typeof value === 'object' ? JSON.stringify(value) : String(value)))
+            .join(',');
         return typeof first === 'object' ? JSON.stringify(first) : first;
       },
-      { type, format: String(definition.format ?? ''), description: String(definition.description ?? ''), priority: Number(definition.priority ?? 0) },
+      {
+        type,
+        format: String(definition.format ?? ''),
+        description: String(definition.description ?? ''),
+        priority: Number(definition.priority ?? 0),
+      },
     );
   });
   const hasAge = printer.some((definition) => definition.jsonPath === '.metadata.creationTimestamp');
@@ -183,7 +231,12 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 export function toTable(
   resource: ResourceDefinition,
   objects: StoredObject[],
-  options: { includeObject?: IncludeObject; includeColumns?: boolean; resourceVersion?: string; now?: Date } = {},
+  options: {
+    includeObject?: IncludeObject;
+    includeColumns?: boolean;
+    resourceVersion?: string;
+    now?: Date;
+  } = {},
 ): Json {
   const now = options.now ?? new Date();
   const columns = columnsFor(resource);
@@ -191,7 +244,11 @@ export function toTable(
   const rows = objects.map((object) => ({
     cells: columns.map((c) => {
       const value = c.value(object, now);
-      return value === undefined || value === null || value === '' ? (c.name === 'Name' ? '' : '<none>') : value;
+      return value === undefined || value === null || value === ''
+        ? c.name === 'Name'
+          ? ''
+          : '<none>'
+        : value;
     }),
     ...(include === 'None'
       ? {}
@@ -209,7 +266,13 @@ export function toTable(
     columnDefinitions:
       options.includeColumns === false
         ? []
-        : columns.map(({ name, type, format, description, priority }) => ({ name, type, format, description, priority })),
+        : columns.map(({ name, type, format, description, priority }) => ({
+            name,
+            type,
+            format,
+            description,
+            priority,
+          })),
     rows,
   };
 }

@@ -59,7 +59,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     if (command === 'help') {
       const target = args[0];
-      if (!target) return io.stdout(MAIN_HELP), EXIT.ok;
+      if (!target) return (io.stdout(MAIN_HELP), EXIT.ok);
       const run = COMMANDS[target];
       if (!run) throw new UsageError(`unknown command "${target}"`);
       return await run(['--help'], io);
@@ -69,7 +69,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return await run(args, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr(`keyless-deploy: ${error.message}\nRun 'keyless-deploy ${command && Object.hasOwn(COMMANDS, command) ? `${command} ` : ''}--help' for usage.\n`);
+      io.stderr(
+        `keyless-deploy: ${error.message}\nRun 'keyless-deploy ${command && Object.hasOwn(COMMANDS, command) ? `${command} ` : ''}--help' for usage.\n`,
+      );
       return EXIT.usage;
     }
     io.stderr(`keyless-deploy: ${(error as Error).message ?? String(error)}\n`);
@@ -90,7 +92,9 @@ function processIo(): CliIo {
   };
 }
 
-const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+const invokedDirectly =
+  process.argv[1] !== undefined &&
+  fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
 if (invokedDirectly) {
   const code = await main(process.argv.slice(2), processIo());
   process.exit(code);

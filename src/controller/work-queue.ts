@@ -146,7 +146,10 @@ export class WorkQueue {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
       const delay = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** Math.min(failures - 1, 30));
-      this.options.logger?.warn({ key, err: error, retryInMs: delay, failures }, 'reconcile failed; retrying');
+      this.options.logger?.warn(
+        { key, err: error, retryInMs: delay, failures },
+        'reconcile failed; retrying',
+      );
       this.running.delete(key);
       this.addAfter(key, delay);
     } finally {

@@ -69,7 +69,9 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 
 function collectionPath(type: ResourceType, namespace: string | undefined): string {
   const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
-  return type.namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${type.plural}` : `${base}/${type.plural}`;
+  return type.namespaced && namespace
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/${type.plural}`
+    : `${base}/${type.plural}`;
 }
 
 /** Make a KubeClient over a loaded KubeConfig. */
@@ -89,9 +91,14 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
   });
 
   return {
-    async get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    async get<T extends KubeObject>(
+      type: ResourceType,
+      namespace: string | undefined,
+      name: string,
+    ): Promise<T | undefined> {
       try {
-        if (type.group === '') return (await call(() => objects.read(coreSpec(type, namespace, name)))) as unknown as T;
+        if (type.group === '')
+          return (await call(() => objects.read(coreSpec(type, namespace, name)))) as unknown as T;
         const request = { group: type.group, version: type.version, plural: type.plural, name };
         const result = type.namespaced
           ? await call(() => custom.getNamespacedCustomObject({ ...request, namespace: namespace ?? '' }))
@@ -103,11 +110,24 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       }
     },
 
-    async list<T extends KubeObject>(type: ResourceType, namespace: string | undefined, options: ListOptions = {}): Promise<ListResult<T>> {
+    async list<T extends KubeObject>(
+      type: ResourceType,
+      namespace: string | undefined,
+      options: ListOptions = {},
+    ): Promise<ListResult<T>> {
       let result: { items?: unknown[]; metadata?: { resourceVersion?: string } };
       if (type.group === '') {
         result = await call(() =>
-          objects.list(apiVersionOf(type), type.kind, namespace, undefined, undefined, undefined, options.fieldSelector, options.labelSelector),
+          objects.list(
+            apiVersionOf(type),
+            type.kind,
+            namespace,
+            undefined,
+            undefined,
+            undefined,
+            options.fieldSelector,
+            options.labelSelector,
+          ),
         );
       } else {
         const request = {
@@ -125,14 +145,28 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       return { items: (result.items ?? []) as T[], resourceVersion: result.metadata?.resourceVersion ?? '' };
     },
 
-    async create<T extends KubeObject>(type: ResourceType, object: T, options: WriteOptions = {}): Promise<T> {
+    async create<T extends KubeObject>(
+      type: ResourceType,
+      object: T,
+      options: WriteOptions = {},
+    ): Promise<T> {
       const body = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
       if (type.group === '') {
-        return (await call(() => objects.create(body as KubernetesObject, undefined, undefined, options.fieldManager))) as unknown as T;
+        return (await call(() =>
+          objects.create(body as KubernetesObject, undefined, undefined, options.fieldManager),
+        )) as unknown as T;
       }
-      const request = { group: type.group, version: type.version, plural: type.plural, body, fieldManager: options.fieldManager };
+      const request = {
+        group: type.group,
+        version: type.version,
+        plural: type.plural,
+        body,
+        fieldManager: options.fieldManager,
+      };
       const result = type.namespaced
-        ? await call(() => custom.createNamespacedCustomObject({ ...request, namespace: object.metadata.namespace ?? '' }))
+        ? await call(() =>
+            custom.createNamespacedCustomObject({ ...request, namespace: object.metadata.namespace ?? '' }),
+          )
         : await call(() => custom.createClusterCustomObject(request));
       return result as T;
     },
@@ -147,10 +181,22 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
     ): Promise<T> {
       const headers = setHeaderOptions('Content-Type', CONTENT_TYPES[patchType]);
       if (type.group === '') {
-        if (options.subresource) throw new KubeApiError('status subresource writes are not supported for core kinds by this adapter', 400, 'BadRequest');
+        if (options.subresource)
+          throw new KubeApiError(
+            'status subresource writes are not supported for core kinds by this adapter',
+            400,
+            'BadRequest',
+          );
         const spec = { ...coreSpec(type, namespace, name), ...(patch as object) } as KubernetesObject;
         return (await call(() =>
-          objects.patch(spec, undefined, undefined, options.fieldManager, options.force, CONTENT_TYPES[patchType] as PatchStrategy),
+          objects.patch(
+            spec,
+            undefined,
+            undefined,
+            options.fieldManager,
+            options.force,
+            CONTENT_TYPES[patchType] as PatchStrategy,
+          ),
         )) as unknown as T;
       }
       const request = {
@@ -176,14 +222,32 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       return result as T;
     },
 
-    async replace<T extends KubeObject>(type: ResourceType, object: T, options: WriteOptions = {}): Promise<T> {
+    async replace<T extends KubeObject>(
+      type: ResourceType,
+      object: T,
+      options: WriteOptions = {},
+    ): Promise<T> {
       const body = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
       const name = object.metadata.name ?? '';
       if (type.group === '') {
-        if (options.subresource) throw new KubeApiError('status subresource writes are not supported for core kinds by this adapter', 400, 'BadRequest');
-        return (await call(() => objects.replace(body as KubernetesObject, undefined, undefined, options.fieldManager))) as unknown as T;
+        if (options.subresource)
+          throw new KubeApiError(
+            'status subresource writes are not supported for core kinds by this adapter',
+            400,
+            'BadRequest',
+          );
+        return (await call(() =>
+          objects.replace(body as KubernetesObject, undefined, undefined, options.fieldManager),
+        )) as unknown as T;
       }
-      const request = { group: type.group, version: type.version, plural: type.plural, name, body, fieldManager: options.fieldManager };
+      const request = {
+        group: type.group,
+        version: type.version,
+        plural: type.plural,
+        name,
+        body,
+        fieldManager: options.fieldManager,
+      };
       const ns = object.metadata.namespace ?? '';
       let result: unknown;
       if (options.subresource === 'status') {
@@ -205,7 +269,8 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
           return;
         }
         const request = { group: type.group, version: type.version, plural: type.plural, name };
-        if (type.namespaced) await call(() => custom.deleteNamespacedCustomObject({ ...request, namespace: namespace ?? '' }));
+        if (type.namespaced)
+          await call(() => custom.deleteNamespacedCustomObject({ ...request, namespace: namespace ?? '' }));
         else await call(() => custom.deleteClusterCustomObject(request));
       } catch (error) {
         if (error instanceof KubeApiError && error.code === 404) return;
@@ -242,7 +307,14 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
             if (phase === 'ERROR') {
               const status = (object ?? {}) as Record<string, unknown>;
               const code = typeof status.code === 'number' ? status.code : 500;
-              close(new KubeApiError(String(status.message ?? 'watch error'), code, String(status.reason ?? 'Unknown'), status));
+              close(
+                new KubeApiError(
+                  String(status.message ?? 'watch error'),
+                  code,
+                  String(status.reason ?? 'Unknown'),
+                  status,
+                ),
+              );
               controller?.abort();
               return;
             }

@@ -5,7 +5,13 @@
  * a periodic resync re-delivers every cached object so that handlers re-enqueue them.
  */
 import type { Logger } from '../observability/logger.js';
-import { isKubeError, type KubeClient, type KubeObject, type ResourceType, type WatchHandle } from './kube-client.js';
+import {
+  isKubeError,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+  type WatchHandle,
+} from './kube-client.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -127,7 +133,8 @@ export class GuardedInformer<T extends KubeObject> {
     const old = this.cache.get(key);
     this.cache.set(key, object);
     if (!old) this.emit('add', object);
-    else if (old.metadata.resourceVersion !== object.metadata.resourceVersion) this.emit('update', object, old);
+    else if (old.metadata.resourceVersion !== object.metadata.resourceVersion)
+      this.emit('update', object, old);
   }
 
   private async startWatch(): Promise<void> {
@@ -141,7 +148,8 @@ export class GuardedInformer<T extends KubeObject> {
         { resourceVersion: this.resourceVersion, ...(labelSelector ? { labelSelector } : {}) },
         (event) => {
           if (generation !== this.generation) return;
-          if (event.object.metadata.resourceVersion) this.resourceVersion = event.object.metadata.resourceVersion;
+          if (event.object.metadata.resourceVersion)
+            this.resourceVersion = event.object.metadata.resourceVersion;
           if (event.type === 'BOOKMARK') return;
           const key = objectKey(event.object);
           if (event.type === 'DELETED') {
@@ -170,7 +178,8 @@ export class GuardedInformer<T extends KubeObject> {
     const gone = isKubeError(error, 410);
     // A plain stream end resumes at once; a first 410 relists at once; anything else (and repeated
     // 410s) backs off, so a server that keeps failing is not hammered.
-    const delay = error === undefined ? 0 : gone && this.failures === 0 ? (this.failures++, 0) : this.nextBackoff(error);
+    const delay =
+      error === undefined ? 0 : gone && this.failures === 0 ? (this.failures++, 0) : this.nextBackoff(error);
     if (error !== undefined) {
       this.options.onLifecycle?.('error', error);
       this.options.logger?.warn(

@@ -88,7 +88,10 @@ export class LeaderElector {
         this.lastRenew = Date.now();
         if (!this.leading) {
           this.leading = new AbortController();
-          this.options.logger?.info({ lease: this.options.name, identity: this.options.identity }, 'became leader');
+          this.options.logger?.info(
+            { lease: this.options.name, identity: this.options.identity },
+            'became leader',
+          );
           this.options.onStartedLeading(this.leading.signal);
         }
       } else if (this.leading) {
@@ -128,7 +131,13 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: nowIso, renewTime: nowIso, leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds,
+            acquireTime: nowIso,
+            renewTime: nowIso,
+            leaseTransitions: 0,
+          },
         });
         return true;
       } catch (error) {
@@ -169,7 +178,12 @@ export class LeaderElector {
       if (!lease || lease.spec?.holderIdentity !== identity) return;
       await kube.replace<Lease>(RESOURCE_TYPES.leases, {
         ...lease,
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: toMicroTime(this.now()) },
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: toMicroTime(this.now()),
+        },
       });
       this.options.logger?.info({ lease: name }, 'released lease');
     } catch (error) {

@@ -20,7 +20,9 @@ export function loadKubeConfig(options: KubeConnectionOptions = {}): KubeConfig 
   else if (options.kubeconfigPath) config.loadFromFile(options.kubeconfigPath);
   else config.loadFromDefault();
   if (!config.getCurrentCluster()) {
-    throw new Error('no Kubernetes cluster configured: set KUBECONFIG, pass --kubeconfig, or run in a cluster');
+    throw new Error(
+      'no Kubernetes cluster configured: set KUBECONFIG, pass --kubeconfig, or run in a cluster',
+    );
   }
   return config;
 }

@@ -23,7 +23,9 @@ export async function startControlServer(
     const given = Buffer.from(request.headers.authorization ?? '');
     const authorised = given.length === expected.length && timingSafeEqual(given, expected);
     if (request.method !== 'POST' || request.url !== '/mint' || !authorised) {
-      response.writeHead(authorised ? 404 : 401, { 'content-type': 'application/json' }).end('{"error":"refused"}');
+      response
+        .writeHead(authorised ? 404 : 401, { 'content-type': 'application/json' })
+        .end('{"error":"refused"}');
       return;
     }
     let body = '';
@@ -44,7 +46,9 @@ export async function startControlServer(
           const token = await mint(claims);
           response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
         } catch (error) {
-          response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (error as Error).message }));
+          response
+            .writeHead(400, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: (error as Error).message }));
         }
       })();
     });

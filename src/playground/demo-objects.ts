@@ -63,7 +63,14 @@ export function demoPolicy(): DeployPolicy & KubeObject {
     metadata: { name: DEMO.deployment, namespace: DEMO.namespace },
     spec: {
       targets: [{ kind: 'Deployment', name: DEMO.deployment, containers: [DEMO.container] }],
-      subjects: [{ repositoryId: DEMO.repositoryId, repositoryOwnerId: DEMO.repositoryOwnerId, ref: DEMO.ref, jobWorkflowRef: DEMO.workflowRef }],
+      subjects: [
+        {
+          repositoryId: DEMO.repositoryId,
+          repositoryOwnerId: DEMO.repositoryOwnerId,
+          ref: DEMO.ref,
+          jobWorkflowRef: DEMO.workflowRef,
+        },
+      ],
       allowManual: true,
       images: { repositories: ['ghcr.io/acme/web'] },
     },

@@ -15,7 +15,12 @@ import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-clie
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
 import { evaluatePolicies, parseImageReference } from '../policy/index.js';
-import { loadReceiverConfig, receiverDepsFromConfig, startReceiver, type RunningReceiver } from '../receiver/index.js';
+import {
+  loadReceiverConfig,
+  receiverDepsFromConfig,
+  startReceiver,
+  type RunningReceiver,
+} from '../receiver/index.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DEMO, demoClaims, demoDeployment, demoNamespace, demoPolicy } from './demo-objects.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from './oidc-issuer.js';
@@ -48,7 +53,13 @@ export interface PlaygroundInfo {
   issuer: string;
   audience: string;
   control: string;
-  demo?: { namespace: string; deployment: string; container: string; image: string; claims: Record<string, string> };
+  demo?: {
+    namespace: string;
+    deployment: string;
+    container: string;
+    image: string;
+    claims: Record<string, string>;
+  };
 }
 
 export interface Playground {
@@ -60,7 +71,11 @@ export interface Playground {
   stop(): Promise<void>;
 }
 
-async function ensure(kube: KubeClient, type: (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES], object: KubeObject): Promise<void> {
+async function ensure(
+  kube: KubeClient,
+  type: (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES],
+  object: KubeObject,
+): Promise<void> {
   try {
     await kube.create(type, object);
   } catch (error) {
@@ -71,11 +86,17 @@ async function ensure(kube: KubeClient, type: (typeof RESOURCE_TYPES)[keyof type
 /** Install (or update) every CRD in a directory. */
 export async function installCrds(kube: KubeClient, directory = CRDS_DIR): Promise<string[]> {
   const names: string[] = [];
-  for (const file of readdirSync(directory).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(directory)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const crd = parseYaml(readFileSync(join(directory, file), 'utf8')) as KubeObject;
     const type = RESOURCE_TYPES.customResourceDefinitions;
     const existing = await kube.get(type, undefined, crd.metadata.name ?? '');
-    if (existing) await kube.replace(type, { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    if (existing)
+      await kube.replace(type, {
+        ...crd,
+        metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion },
+      });
     else await kube.create(type, crd);
     names.push(crd.metadata.name ?? file);
   }
@@ -110,7 +131,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace());
       await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment());
       await ensure(kube, RESOURCE_TYPES.deployPolicies, demoPolicy());
-      logger.info({ namespace: DEMO.namespace, deployment: DEMO.deployment, policy: DEMO.deployment }, 'demo created');
+      logger.info(
+        { namespace: DEMO.namespace, deployment: DEMO.deployment, policy: DEMO.deployment },
+        'demo created',
+      );
     }
     const kubeconfigPath = join(stateDir, 'kubeconfig');
     writePrivate(kubeconfigPath, apiServer.kubeconfig());
@@ -136,13 +160,20 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       },
     );
     const receiverLogger = logger.child({ component: 'receiver' });
-    const deps = await receiverDepsFromConfig(receiverConfig, { kube, logger: receiverLogger, evaluatePolicies, parseImageReference });
+    const deps = await receiverDepsFromConfig(receiverConfig, {
+      kube,
+      logger: receiverLogger,
+      evaluatePolicies,
+      parseImageReference,
+    });
     const receiver = await startReceiver({ listen: receiverConfig.listen }, deps);
     cleanups.unshift(() => receiver.close());
 
     const secret = randomBytes(32).toString('hex');
     writePrivate(join(stateDir, 'control-secret'), secret);
-    const control: ControlServer = await startControlServer(secret, (claims) => issuer.mint(claims, { audience: PLAYGROUND_AUDIENCE }));
+    const control: ControlServer = await startControlServer(secret, (claims) =>
+      issuer.mint(claims, { audience: PLAYGROUND_AUDIENCE }),
+    );
     cleanups.unshift(() => control.close());
 
     const info: PlaygroundInfo = {
@@ -153,7 +184,15 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       audience: PLAYGROUND_AUDIENCE,
       control: control.url,
       ...(options.demo !== false
-        ? { demo: { namespace: DEMO.namespace, deployment: DEMO.deployment, container: DEMO.container, image: DEMO.nextImage, claims: demoClaims() } }
+        ? {
+            demo: {
+              namespace: DEMO.namespace,
+              deployment: DEMO.deployment,
+              container: DEMO.container,
+              image: DEMO.nextImage,
+              claims: demoClaims(),
+            },
+          }
         : {}),
     };
     writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`);
@@ -180,6 +219,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
 /** Read playground.json from a state dir; throws a clear error when the playground is not running. */
 export function readPlaygroundInfo(stateDir: string): PlaygroundInfo {
   const path = join(resolve(stateDir), 'playground.json');
-  if (!existsSync(path)) throw new Error(`no running playground in ${stateDir} (${path} not found): start one with keyless-deploy playground`);
+  if (!existsSync(path))
+    throw new Error(
+      `no running playground in ${stateDir} (${path} not found): start one with keyless-deploy playground`,
+    );
   return JSON.parse(readFileSync(path, 'utf8')) as PlaygroundInfo;
 }

@@ -3,7 +3,13 @@
  * Policies are tried in name order and the first that admits wins; a denial names, for each
  * policy, the first condition that failed, so operators can see why.
  */
-import type { DeployPolicy, DeployRequestSpec, GitHubIdentity, PolicySubject, SourceType } from '../api/types.js';
+import type {
+  DeployPolicy,
+  DeployRequestSpec,
+  GitHubIdentity,
+  PolicySubject,
+  SourceType,
+} from '../api/types.js';
 import { ImageReferenceError, parseImageReference } from './image-reference.js';
 import { matchPattern } from './match-pattern.js';
 
@@ -33,7 +39,8 @@ export interface PolicyInput {
   policies: DeployPolicy[];
 }
 
-export type PolicyDecision = { allowed: true; policy: DeployPolicy } | { allowed: false; reasons: PolicyDenial[] };
+export type PolicyDecision =
+  { allowed: true; policy: DeployPolicy } | { allowed: false; reasons: PolicyDenial[] };
 
 /** GitHub claim names (snake_case) to identity fields, for `claims` matchers. */
 const CLAIM_FIELDS: Record<string, keyof GitHubIdentity> = {
@@ -89,7 +96,8 @@ export function subjectMismatch(subject: PolicySubject, identity: GitHubIdentity
   for (const [claim, expected] of claims) {
     const field = Object.hasOwn(CLAIM_FIELDS, claim) ? CLAIM_FIELDS[claim] : undefined;
     const actual = field ? identity[field] : undefined;
-    if (!matchPattern(expected, actual)) return `claim ${claim} ${JSON.stringify(actual ?? null)} does not match ${JSON.stringify(expected)}`;
+    if (!matchPattern(expected, actual))
+      return `claim ${claim} ${JSON.stringify(actual ?? null)} does not match ${JSON.stringify(expected)}`;
   }
   return undefined;
 }
@@ -99,26 +107,51 @@ function checkPolicy(policy: DeployPolicy, input: PolicyInput): PolicyDenial | u
   const spec = policy.spec;
   const { type, identity } = input.source;
   if (type === 'kubernetes') {
-    if (spec.allowManual !== true) return { policy: name, condition: 'Source', message: `policy "${name}" does not allow manual requests (allowManual is false)` };
+    if (spec.allowManual !== true)
+      return {
+        policy: name,
+        condition: 'Source',
+        message: `policy "${name}" does not allow manual requests (allowManual is false)`,
+      };
   } else {
     if (type === 'github-deployment' && spec.allowGitHubDeployments !== true) {
-      return { policy: name, condition: 'Source', message: `policy "${name}" does not allow GitHub deployment events (allowGitHubDeployments is false)` };
+      return {
+        policy: name,
+        condition: 'Source',
+        message: `policy "${name}" does not allow GitHub deployment events (allowGitHubDeployments is false)`,
+      };
     }
-    if (!identity) return { policy: name, condition: 'Source', message: 'the request has no verified GitHub identity' };
+    if (!identity)
+      return { policy: name, condition: 'Source', message: 'the request has no verified GitHub identity' };
     const subjects = spec.subjects ?? [];
-    if (subjects.length === 0) return { policy: name, condition: 'Subject', message: `policy "${name}" has no subjects` };
+    if (subjects.length === 0)
+      return { policy: name, condition: 'Subject', message: `policy "${name}" has no subjects` };
     const mismatches = subjects.map((subject) => subjectMismatch(subject, identity));
     if (!mismatches.includes(undefined)) {
-      return { policy: name, condition: 'Subject', message: `policy "${name}": no subject matches ${identity.repository} (${mismatches[0]})` };
+      return {
+        policy: name,
+        condition: 'Subject',
+        message: `policy "${name}": no subject matches ${identity.repository} (${mismatches[0]})`,
+      };
     }
   }
-  const target = spec.targets.find((t) => t.kind === input.spec.target.kind && matchPattern(t.name, input.spec.target.name));
+  const target = spec.targets.find(
+    (t) => t.kind === input.spec.target.kind && matchPattern(t.name, input.spec.target.name),
+  );
   if (!target) {
-    return { policy: name, condition: 'Target', message: `policy "${name}" does not govern ${input.spec.target.kind} "${input.spec.target.name}"` };
+    return {
+      policy: name,
+      condition: 'Target',
+      message: `policy "${name}" does not govern ${input.spec.target.kind} "${input.spec.target.name}"`,
+    };
   }
   for (const { container } of input.spec.images) {
     if (!target.containers.includes('*') && !target.containers.includes(container)) {
-      return { policy: name, condition: 'Container', message: `policy "${name}" does not allow setting the image of container "${container}"` };
+      return {
+        policy: name,
+        condition: 'Container',
+        message: `policy "${name}" does not allow setting the image of container "${container}"`,
+      };
     }
   }
   for (const { container, image } of input.spec.images) {
@@ -130,14 +163,25 @@ function checkPolicy(policy: DeployPolicy, input: PolicyInput): PolicyDenial | u
       return { policy: name, condition: 'ImageReference', message: `container "${container}": ${detail}` };
     }
     if (!spec.images.repositories.some((allowed) => matchPattern(allowed, reference.repository))) {
-      return { policy: name, condition: 'ImageRepository', message: `policy "${name}" does not allow images from ${reference.repository}` };
+      return {
+        policy: name,
+        condition: 'ImageRepository',
+        message: `policy "${name}" does not allow images from ${reference.repository}`,
+      };
     }
     if (spec.images.requireDigest === true && !reference.digest) {
-      return { policy: name, condition: 'ImageDigest', message: `policy "${name}" requires images pinned by digest (${image} has none)` };
+      return {
+        policy: name,
+        condition: 'ImageDigest',
+        message: `policy "${name}" requires images pinned by digest (${image} has none)`,
+      };
     }
   }
   const environment = input.spec.environment;
-  if (spec.environments !== undefined && (environment === undefined || !spec.environments.includes(environment))) {
+  if (
+    spec.environments !== undefined &&
+    (environment === undefined || !spec.environments.includes(environment))
+  ) {
     return {
       policy: name,
       condition: 'Environment',
@@ -149,15 +193,25 @@ function checkPolicy(policy: DeployPolicy, input: PolicyInput): PolicyDenial | u
 
 /** Decide. Never throws for bad input: malformed requests are simply not admitted. */
 export function evaluatePolicies(input: PolicyInput): PolicyDecision {
-  const policies = [...input.policies].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
-  if (policies.length === 0) return { allowed: false, reasons: [{ condition: 'NoPolicy', message: 'no DeployPolicy in this namespace (default deny)' }] };
+  const policies = [...input.policies].sort((a, b) =>
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+  );
+  if (policies.length === 0)
+    return {
+      allowed: false,
+      reasons: [{ condition: 'NoPolicy', message: 'no DeployPolicy in this namespace (default deny)' }],
+    };
   const reasons: PolicyDenial[] = [];
   for (const policy of policies) {
     let denial: PolicyDenial | undefined;
     try {
       denial = checkPolicy(policy, input);
     } catch (error) {
-      denial = { policy: policy.metadata.name, condition: 'Source', message: `policy "${policy.metadata.name}" could not be evaluated: ${String(error)}` };
+      denial = {
+        policy: policy.metadata.name,
+        condition: 'Source',
+        message: `policy "${policy.metadata.name}" could not be evaluated: ${String(error)}`,
+      };
     }
     if (!denial) return { allowed: true, policy };
     reasons.push(denial);

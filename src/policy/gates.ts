@@ -12,14 +12,18 @@ export type ApprovalDecision =
   | { state: 'rejected'; by: string };
 
 /** Approval state of a request under a policy. A rejection wins over an approval. */
-export function evaluateApproval(policy: DeployPolicy, annotations: Record<string, string> = {}): ApprovalDecision {
+export function evaluateApproval(
+  policy: DeployPolicy,
+  annotations: Record<string, string> = {},
+): ApprovalDecision {
   const rejectedBy = annotations[ANNOTATIONS.rejectedBy];
   if (rejectedBy) return { state: 'rejected', by: rejectedBy };
   const approval = policy.spec.approval;
   if (!approval?.required) return { state: 'notRequired' };
   const approvedBy = annotations[ANNOTATIONS.approvedBy];
   if (!approvedBy) return { state: 'waitingForApproval' };
-  if (approval.approvers && approval.approvers.length > 0 && !approval.approvers.includes(approvedBy)) return { state: 'waitingForApproval' };
+  if (approval.approvers && approval.approvers.length > 0 && !approval.approvers.includes(approvedBy))
+    return { state: 'waitingForApproval' };
   return { state: 'approved', by: approvedBy };
 }
 
@@ -29,9 +33,18 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 
 /** Day of week and minutes since midnight of `date` in a time zone. */
 function localTime(date: Date, timeZone: string): { day: (typeof DAYS)[number]; minutes: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(date);
   const get = (type: string): string => parts.find((part) => part.type === type)?.value ?? '';
-  return { day: get('weekday') as (typeof DAYS)[number], minutes: Number(get('hour')) * 60 + Number(get('minute')) };
+  return {
+    day: get('weekday') as (typeof DAYS)[number],
+    minutes: Number(get('hour')) * 60 + Number(get('minute')),
+  };
 }
 
 function toMinutes(hhmm: string): number {
@@ -53,19 +66,26 @@ export function windowOpen(window: DeployWindow, date: Date): boolean {
   }
   const start = toMinutes(window.start);
   const end = toMinutes(window.end);
-  const dayAllowed = (day: (typeof DAYS)[number]): boolean => !window.days || window.days.length === 0 || window.days.includes(day);
+  const dayAllowed = (day: (typeof DAYS)[number]): boolean =>
+    !window.days || window.days.length === 0 || window.days.includes(day);
   if (start < end) return dayAllowed(local.day) && local.minutes >= start && local.minutes < end;
   if (start === end) return dayAllowed(local.day);
   // Crosses midnight: the evening part belongs to today, the morning part to yesterday's window.
-  return (dayAllowed(local.day) && local.minutes >= start) || (dayAllowed(previousDay(local.day)) && local.minutes < end);
+  return (
+    (dayAllowed(local.day) && local.minutes >= start) ||
+    (dayAllowed(previousDay(local.day)) && local.minutes < end)
+  );
 }
 
 /** Whether deploys may start now under the policy's windows and freezes, and if not, until when. */
 export function evaluateSchedule(policy: DeployPolicy, now: Date): ScheduleDecision {
   const freezes = policy.spec.freezes ?? [];
   const windows = policy.spec.windows ?? [];
-  const activeFreeze = freezes.find((freeze) => Date.parse(freeze.start) <= now.getTime() && now.getTime() < Date.parse(freeze.end));
-  const inWindow = (date: Date): boolean => windows.length === 0 || windows.some((window) => windowOpen(window, date));
+  const activeFreeze = freezes.find(
+    (freeze) => Date.parse(freeze.start) <= now.getTime() && now.getTime() < Date.parse(freeze.end),
+  );
+  const inWindow = (date: Date): boolean =>
+    windows.length === 0 || windows.some((window) => windowOpen(window, date));
   if (!activeFreeze && inWindow(now)) return { open: true };
   // Find the next minute at which the schedule opens (bounded search: 8 days ahead).
   // Jump over freezes; step through windows by the minute (bounded: 8 days past the last freeze).
@@ -73,7 +93,9 @@ export function evaluateSchedule(policy: DeployPolicy, now: Date): ScheduleDecis
   let probe = new Date(Math.ceil((now.getTime() + 1) / step) * step);
   let limit = probe.getTime() + 8 * 24 * 60 * step;
   while (probe.getTime() < limit) {
-    const freeze = freezes.find((f) => Date.parse(f.start) <= probe.getTime() && probe.getTime() < Date.parse(f.end));
+    const freeze = freezes.find(
+      (f) => Date.parse(f.start) <= probe.getTime() && probe.getTime() < Date.parse(f.end),
+    );
     if (freeze) {
       probe = new Date(Date.parse(freeze.end));
       limit = probe.getTime() + 8 * 24 * 60 * step;
@@ -90,7 +112,10 @@ export function evaluateSchedule(policy: DeployPolicy, now: Date): ScheduleDecis
 }
 
 /** Rollout settings with their defaults. */
-export function rolloutSettings(policy: DeployPolicy): { timeoutSeconds: number; rollbackOnFailure: boolean } {
+export function rolloutSettings(policy: DeployPolicy): {
+  timeoutSeconds: number;
+  rollbackOnFailure: boolean;
+} {
   return {
     timeoutSeconds: policy.spec.rollout?.timeoutSeconds ?? 600,
     rollbackOnFailure: policy.spec.rollout?.rollbackOnFailure ?? true,

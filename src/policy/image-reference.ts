@@ -43,9 +43,13 @@ function isDomain(candidate: string): boolean {
 
 /** Parse a reference; throws ImageReferenceError. */
 export function parseImageReference(reference: string): ImageReference {
-  if (typeof reference !== 'string' || reference.length === 0) throw new ImageReferenceError('image reference is empty');
-  if (reference.length > MAX_LENGTH) throw new ImageReferenceError(`image reference is longer than ${MAX_LENGTH} characters`);
-  if (/[\s\u0000-\u001f\u007f]/.test(reference)) throw new ImageReferenceError('image reference contains whitespace or control characters');
+  if (typeof reference !== 'string' || reference.length === 0)
+    throw new ImageReferenceError('image reference is empty');
+  if (reference.length > MAX_LENGTH)
+    throw new ImageReferenceError(`image reference is longer than ${MAX_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+  if (/[\s\u0000-\u001f\u007f]/.test(reference))
+    throw new ImageReferenceError('image reference contains whitespace or control characters');
   let rest = reference;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -55,8 +59,10 @@ export function parseImageReference(reference: string): ImageReference {
     const match = DIGEST.exec(digest);
     if (!match) throw new ImageReferenceError(`invalid digest "${digest}"`);
     const [, algorithm, hex] = match as unknown as [string, string, string];
-    if (algorithm === 'sha256' && !/^[a-f0-9]{64}$/.test(hex)) throw new ImageReferenceError('a sha256 digest must be 64 lower-case hex characters');
-    if (algorithm === 'sha512' && !/^[a-f0-9]{128}$/.test(hex)) throw new ImageReferenceError('a sha512 digest must be 128 lower-case hex characters');
+    if (algorithm === 'sha256' && !/^[a-f0-9]{64}$/.test(hex))
+      throw new ImageReferenceError('a sha256 digest must be 64 lower-case hex characters');
+    if (algorithm === 'sha512' && !/^[a-f0-9]{128}$/.test(hex))
+      throw new ImageReferenceError('a sha512 digest must be 128 lower-case hex characters');
     if (hex.length < 32) throw new ImageReferenceError(`digest "${digest}" is too short`);
   }
   let tag: string | undefined;
@@ -65,14 +71,20 @@ export function parseImageReference(reference: string): ImageReference {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw new ImageReferenceError(`invalid tag "${tag}": letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`);
+    if (!TAG.test(tag))
+      throw new ImageReferenceError(
+        `invalid tag "${tag}": letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`,
+      );
   }
   if (rest === '') throw new ImageReferenceError('image reference has no repository name');
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';
   let registry = 'docker.io';
   let path = rest;
-  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
+  if (
+    slash >= 0 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())
+  ) {
     if (!isDomain(first)) throw new ImageReferenceError(`invalid registry "${first}"`);
     registry = first;
     path = rest.slice(slash + 1);
@@ -90,7 +102,8 @@ export function parseImageReference(reference: string): ImageReference {
   }
   if (registry === 'docker.io' && components.length === 1) path = `library/${path}`;
   const repository = `${registry}/${path}`;
-  if (repository.length > MAX_NAME_LENGTH) throw new ImageReferenceError(`repository name is longer than ${MAX_NAME_LENGTH} characters`);
+  if (repository.length > MAX_NAME_LENGTH)
+    throw new ImageReferenceError(`repository name is longer than ${MAX_NAME_LENGTH} characters`);
   const normalized = `${repository}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
   return { registry, path, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}), normalized };
 }

@@ -10,4 +10,11 @@ export {
   type PolicyInput,
   type DenialCondition,
 } from './evaluate-policies.js';
-export { evaluateApproval, evaluateSchedule, windowOpen, rolloutSettings, type ApprovalDecision, type ScheduleDecision } from './gates.js';
+export {
+  evaluateApproval,
+  evaluateSchedule,
+  windowOpen,
+  rolloutSettings,
+  type ApprovalDecision,
+  type ScheduleDecision,
+} from './gates.js';

@@ -87,7 +87,9 @@ describe('kubectl against the embedded API server', () => {
 
   test('apply -f crds/ installs both kinds, with short names and categories', async () => {
     const resources = await k(['api-resources', '--api-group=keyless.dev', '-o', 'name']);
-    expect(resources.split('\n').sort()).toEqual(expect.arrayContaining(['deploypolicies.keyless.dev', 'deployrequests.keyless.dev']));
+    expect(resources.split('\n').sort()).toEqual(
+      expect.arrayContaining(['deploypolicies.keyless.dev', 'deployrequests.keyless.dev']),
+    );
     const byShortName = await k(['get', 'dp', '-n', 'shop', '-o', 'name']);
     expect(byShortName.trim()).toBe('deploypolicy.keyless.dev/web');
     const byCategory = await k(['get', 'keyless', '-n', 'shop', '-o', 'name']);
@@ -97,13 +99,21 @@ describe('kubectl against the embedded API server', () => {
   });
 
   test('client-side and server-side apply of a DeployRequest; get in every output format', async () => {
-    expect(await k(['apply', '-f', '-'], REQUEST('manual-1'))).toContain('deployrequest.keyless.dev/manual-1 created');
-    expect(await k(['apply', '--server-side', '-f', '-'], REQUEST('manual-2'))).toContain('serverside-applied');
+    expect(await k(['apply', '-f', '-'], REQUEST('manual-1'))).toContain(
+      'deployrequest.keyless.dev/manual-1 created',
+    );
+    expect(await k(['apply', '--server-side', '-f', '-'], REQUEST('manual-2'))).toContain(
+      'serverside-applied',
+    );
     const json = JSON.parse(await k(['get', 'dr', 'manual-1', '-n', 'shop', '-o', 'json']));
     expect(json.spec.images).toEqual([{ container: 'web', image: 'ghcr.io/acme/web:1.1.0' }]);
     expect(json.metadata.generation).toBe(1);
-    expect(await k(['get', 'dr', 'manual-2', '-n', 'shop', '-o', 'yaml', '--show-managed-fields'])).toMatch(/manager: kubectl/);
-    expect(await k(['get', 'dr', 'manual-1', '-n', 'shop', '-o', 'jsonpath={.spec.target.name}'])).toBe('web');
+    expect(await k(['get', 'dr', 'manual-2', '-n', 'shop', '-o', 'yaml', '--show-managed-fields'])).toMatch(
+      /manager: kubectl/,
+    );
+    expect(await k(['get', 'dr', 'manual-1', '-n', 'shop', '-o', 'jsonpath={.spec.target.name}'])).toBe(
+      'web',
+    );
     const table = await k(['get', 'dr', '-n', 'shop']);
     expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+AGE$/);
     expect(table).toMatch(/manual-1\s+<none>\s+web\s+ghcr\.io\/acme\/web:1\.1\.0/);
@@ -126,8 +136,10 @@ spec:
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('The DeployRequest "bad-1" is invalid');
     expect(result.stderr).toContain('spec.target.kind: Unsupported value: "Pod"');
-    expect(result.stderr).toContain('spec.images: Invalid value: 0: spec.images in body should have at least 1 items');
-    expect(result.stderr).toContain("spec.target.name: Invalid value: \"Web\"");
+    expect(result.stderr).toContain(
+      'spec.images: Invalid value: 0: spec.images in body should have at least 1 items',
+    );
+    expect(result.stderr).toContain('spec.target.name: Invalid value: "Web"');
     const get = await kubectl(config, ['get', 'dr', 'bad-1', '-n', 'shop']);
     expect(get.code).toBe(1);
     expect(get.stderr).toContain('deployrequests.keyless.dev "bad-1" not found');
@@ -143,24 +155,89 @@ spec:
 
   test('the spec of a DeployRequest is immutable; status goes through the status subresource', async () => {
     await k(['apply', '-f', '-'], REQUEST('immutable-1'));
-    const result = await kubectl(config, ['patch', 'dr', 'immutable-1', '-n', 'shop', '--type', 'merge', '-p', '{"spec":{"reason":"changed"}}']);
+    const result = await kubectl(config, [
+      'patch',
+      'dr',
+      'immutable-1',
+      '-n',
+      'shop',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"reason":"changed"}}',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('spec is immutable; create a new DeployRequest');
-    await k(['patch', 'dr', 'immutable-1', '-n', 'shop', '--subresource', 'status', '--type', 'merge', '-p', '{"status":{"phase":"Queued","message":"waiting"}}']);
+    await k([
+      'patch',
+      'dr',
+      'immutable-1',
+      '-n',
+      'shop',
+      '--subresource',
+      'status',
+      '--type',
+      'merge',
+      '-p',
+      '{"status":{"phase":"Queued","message":"waiting"}}',
+    ]);
     const object = JSON.parse(await k(['get', 'dr', 'immutable-1', '-n', 'shop', '-o', 'json']));
     expect(object.status.phase).toBe('Queued');
     expect(object.metadata.generation).toBe(1);
-    await k(['wait', '--for=jsonpath={.status.phase}=Queued', 'dr/immutable-1', '-n', 'shop', '--timeout=5s']);
+    await k([
+      'wait',
+      '--for=jsonpath={.status.phase}=Queued',
+      'dr/immutable-1',
+      '-n',
+      'shop',
+      '--timeout=5s',
+    ]);
   });
 
   test('strategic merge patch is refused for custom resources (415) and merges containers by name for Deployments', async () => {
-    const refused = await kubectl(config, ['patch', 'dp', 'web', '-n', 'shop', '-p', '{"spec":{"allowManual":true}}']);
+    const refused = await kubectl(config, [
+      'patch',
+      'dp',
+      'web',
+      '-n',
+      'shop',
+      '-p',
+      '{"spec":{"allowManual":true}}',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('application/strategic-merge-patch+json is not supported');
-    await k(['patch', 'deployment', 'web', '-n', 'shop', '--type', 'strategic', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"ghcr.io/acme/web:1.0.1"}]}}}}']);
-    const images = await k(['get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.template.spec.containers[*].image}']);
+    await k([
+      'patch',
+      'deployment',
+      'web',
+      '-n',
+      'shop',
+      '--type',
+      'strategic',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"ghcr.io/acme/web:1.0.1"}]}}}}',
+    ]);
+    const images = await k([
+      'get',
+      'deployment',
+      'web',
+      '-n',
+      'shop',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[*].image}',
+    ]);
     expect(images).toBe('ghcr.io/acme/web:1.0.1 ghcr.io/acme/proxy:1.0.0');
-    await k(['patch', 'deployment', 'web', '-n', 'shop', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/replicas","value":3}]']);
+    await k([
+      'patch',
+      'deployment',
+      'web',
+      '-n',
+      'shop',
+      '--type',
+      'json',
+      '-p',
+      '[{"op":"replace","path":"/spec/replicas","value":3}]',
+    ]);
     await k(['patch', 'deployment', 'web', '-n', 'shop', '--type', 'merge', '-p', '{"spec":{"replicas":2}}']);
     expect(await k(['get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'])).toBe('2');
     await k(['patch', 'dp', 'web', '-n', 'shop', '--type', 'merge', '-p', '{"spec":{"allowManual":true}}']);
@@ -171,9 +248,21 @@ spec:
     await k(['apply', '-f', '-'], REQUEST('labelled-1'));
     await k(['annotate', 'dr', 'labelled-1', '-n', 'shop', 'keyless.dev/approved-by=alice']);
     await k(['label', 'dr', 'labelled-1', '-n', 'shop', 'team=web']);
-    expect(await k(['get', 'dr', '-n', 'shop', '-l', 'team=web', '-o', 'name'])).toBe('deployrequest.keyless.dev/labelled-1\n');
+    expect(await k(['get', 'dr', '-n', 'shop', '-l', 'team=web', '-o', 'name'])).toBe(
+      'deployrequest.keyless.dev/labelled-1\n',
+    );
     expect(await k(['get', 'dr', '-n', 'shop', '-l', 'team!=web', '-o', 'name'])).not.toContain('labelled-1');
-    expect(await k(['get', 'dr', 'labelled-1', '-n', 'shop', '-o', "jsonpath={.metadata.annotations['keyless\\.dev/approved-by']}"])).toBe('alice');
+    expect(
+      await k([
+        'get',
+        'dr',
+        'labelled-1',
+        '-n',
+        'shop',
+        '-o',
+        "jsonpath={.metadata.annotations['keyless\\.dev/approved-by']}",
+      ]),
+    ).toBe('alice');
     expect(await k(['delete', 'dr', 'labelled-1', '-n', 'shop'])).toContain('deleted');
     expect((await kubectl(config, ['get', 'dr', 'labelled-1', '-n', 'shop'])).code).toBe(1);
   });
@@ -189,9 +278,13 @@ spec:
 
   test('get -w streams changes as they happen', async () => {
     await k(['apply', '-f', '-'], REQUEST('watched-1'));
-    const watcher = spawn(KUBECTL, ['--kubeconfig', config, 'get', 'dr', 'watched-1', '-n', 'shop', '-w', '--output-watch-events'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const watcher = spawn(
+      KUBECTL,
+      ['--kubeconfig', config, 'get', 'dr', 'watched-1', '-n', 'shop', '-w', '--output-watch-events'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     watcher.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
@@ -200,7 +293,19 @@ spec:
         expect(output).toContain(text);
       };
       await waitFor('watched-1');
-      await k(['patch', 'dr', 'watched-1', '-n', 'shop', '--subresource', 'status', '--type', 'merge', '-p', '{"status":{"phase":"Deploying"}}']);
+      await k([
+        'patch',
+        'dr',
+        'watched-1',
+        '-n',
+        'shop',
+        '--subresource',
+        'status',
+        '--type',
+        'merge',
+        '-p',
+        '{"status":{"phase":"Deploying"}}',
+      ]);
       await waitFor('Deploying');
       expect(output).toMatch(/MODIFIED\s+watched-1\s+Deploying/);
     } finally {

@@ -8,7 +8,12 @@ import { makeInformer, CustomObjectsApi, type KubernetesObject } from '@kubernet
 import { parse } from 'yaml';
 import { startEmbeddedApiServer, type EmbeddedApiServer } from '../../src/apiserver/embedded-api-server.js';
 import { GuardedInformer } from '../../src/kube/guarded-informer.js';
-import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from '../../src/kube/kube-client.js';
+import {
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+  type WatchEvent,
+} from '../../src/kube/kube-client.js';
 import { loadKubeConfig } from '../../src/kube/load-kube-config.js';
 import { createClientNodeKubeClient } from '../../src/kube/client-node-kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
@@ -41,9 +46,16 @@ beforeAll(async () => {
   server = await startEmbeddedApiServer({ workloads: false });
   kube = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: server.kubeconfig() }));
   for (const file of readdirSync(join(PROJECT_ROOT, 'crds'))) {
-    await kube.create(RESOURCE_TYPES.customResourceDefinitions, parse(readFileSync(join(PROJECT_ROOT, 'crds', file), 'utf8')));
+    await kube.create(
+      RESOURCE_TYPES.customResourceDefinitions,
+      parse(readFileSync(join(PROJECT_ROOT, 'crds', file), 'utf8')),
+    );
   }
-  await kube.create(RESOURCE_TYPES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  await kube.create(RESOURCE_TYPES.namespaces, {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'shop' },
+  });
 });
 
 afterAll(async () => {
@@ -52,10 +64,15 @@ afterAll(async () => {
 
 describe('client-node against the embedded API server', () => {
   test('create, get, list with label selectors; get of a missing object is undefined', async () => {
-    const created = await kube.create<KubeObject>(DR, { ...request('crud-1'), metadata: { name: 'crud-1', namespace: 'shop', labels: { team: 'web' } } });
+    const created = await kube.create<KubeObject>(DR, {
+      ...request('crud-1'),
+      metadata: { name: 'crud-1', namespace: 'shop', labels: { team: 'web' } },
+    });
     expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata.generation).toBe(1);
-    expect((await kube.get(DR, 'shop', 'crud-1'))?.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    expect((await kube.get(DR, 'shop', 'crud-1'))?.metadata.resourceVersion).toBe(
+      created.metadata.resourceVersion,
+    );
     const listed = await kube.list(DR, 'shop', { labelSelector: 'team=web' });
     expect(listed.items.map((item) => item.metadata.name)).toEqual(['crud-1']);
     expect(Number(listed.resourceVersion)).toBeGreaterThanOrEqual(Number(created.metadata.resourceVersion));
@@ -74,8 +91,12 @@ describe('client-node against the embedded API server', () => {
 
   test('a write with a stale resourceVersion is 409 Conflict', async () => {
     const created = await kube.create(DR, request('stale-1'));
-    await kube.patch(DR, 'shop', 'stale-1', { status: { phase: 'Queued' } }, 'merge', { subresource: 'status' });
-    const error = await kube.replace(DR, { ...created, status: { phase: 'Deploying' } }, { subresource: 'status' }).catch((e: unknown) => e);
+    await kube.patch(DR, 'shop', 'stale-1', { status: { phase: 'Queued' } }, 'merge', {
+      subresource: 'status',
+    });
+    const error = await kube
+      .replace(DR, { ...created, status: { phase: 'Deploying' } }, { subresource: 'status' })
+      .catch((e: unknown) => e);
     expect((error as KubeApiError).code).toBe(409);
     expect((error as KubeApiError).reason).toBe('Conflict');
     expect(((await kube.get(DR, 'shop', 'stale-1'))?.status as { phase: string }).phase).toBe('Queued');
@@ -90,14 +111,24 @@ describe('client-node against the embedded API server', () => {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'gen' } },
-        template: { metadata: { labels: { app: 'gen' } }, spec: { containers: [{ name: 'web', image: 'a:1' }] } },
+        template: {
+          metadata: { labels: { app: 'gen' } },
+          spec: { containers: [{ name: 'web', image: 'a:1' }] },
+        },
       },
       status: { replicas: 99 },
     });
     expect(deployment.metadata.generation).toBe(1);
     expect((deployment.status as Record<string, unknown>).replicas).toBeUndefined();
     // Status through /status: generation stays, spec changes in the same body are ignored.
-    const statusWrite = await kube.patch<KubeObject>(deployments, 'shop', 'gen', { spec: { replicas: 5 }, status: { observedGeneration: 1, replicas: 1 } }, 'merge', { subresource: 'status' });
+    const statusWrite = await kube.patch<KubeObject>(
+      deployments,
+      'shop',
+      'gen',
+      { spec: { replicas: 5 }, status: { observedGeneration: 1, replicas: 1 } },
+      'merge',
+      { subresource: 'status' },
+    );
     expect(statusWrite.metadata.generation).toBe(1);
     expect((statusWrite.spec as { replicas: number }).replicas).toBe(1);
     expect((statusWrite.status as { replicas: number }).replicas).toBe(1);
@@ -106,25 +137,44 @@ describe('client-node against the embedded API server', () => {
       deployments,
       'shop',
       'gen',
-      { spec: { template: { spec: { containers: [{ name: 'web', image: 'a:2' }] } } }, status: { replicas: 7 } },
+      {
+        spec: { template: { spec: { containers: [{ name: 'web', image: 'a:2' }] } } },
+        status: { replicas: 7 },
+      },
       'strategic',
     );
     expect(specWrite.metadata.generation).toBe(2);
     expect((specWrite.status as { replicas: number }).replicas).toBe(1);
     // Metadata-only changes do not bump generation.
-    const labelWrite = await kube.patch<KubeObject>(deployments, 'shop', 'gen', { metadata: { labels: { x: 'y' } } }, 'merge');
+    const labelWrite = await kube.patch<KubeObject>(
+      deployments,
+      'shop',
+      'gen',
+      { metadata: { labels: { x: 'y' } } },
+      'merge',
+    );
     expect(labelWrite.metadata.generation).toBe(2);
   });
 
   test('strategic merge patch on a custom resource is 415; merge and JSON patches work', async () => {
     await kube.create(DR, request('patch-1'));
-    const error = await kube.patch(DR, 'shop', 'patch-1', { metadata: { labels: { a: 'b' } } }, 'strategic').catch((e: unknown) => e);
+    const error = await kube
+      .patch(DR, 'shop', 'patch-1', { metadata: { labels: { a: 'b' } } }, 'strategic')
+      .catch((e: unknown) => e);
     expect((error as KubeApiError).code).toBe(415);
     const merged = await kube.patch(DR, 'shop', 'patch-1', { metadata: { labels: { a: 'b' } } }, 'merge');
     expect(merged.metadata.labels).toEqual({ a: 'b' });
-    const jsonPatched = await kube.patch(DR, 'shop', 'patch-1', [{ op: 'add', path: '/metadata/annotations', value: { c: 'd' } }], 'json');
+    const jsonPatched = await kube.patch(
+      DR,
+      'shop',
+      'patch-1',
+      [{ op: 'add', path: '/metadata/annotations', value: { c: 'd' } }],
+      'json',
+    );
     expect(jsonPatched.metadata.annotations).toEqual({ c: 'd' });
-    const invalid = await kube.patch(DR, 'shop', 'patch-1', { spec: { reason: 'changed' } }, 'merge').catch((e: unknown) => e);
+    const invalid = await kube
+      .patch(DR, 'shop', 'patch-1', { spec: { reason: 'changed' } }, 'merge')
+      .catch((e: unknown) => e);
     expect((invalid as KubeApiError).code).toBe(422);
     expect((invalid as KubeApiError).message).toContain('spec is immutable');
   });
@@ -134,10 +184,19 @@ describe('client-node against the embedded API server', () => {
     await kube.create(DR, request('watch-b'));
     await kube.delete(DR, 'shop', 'watch-a');
     const events: Array<WatchEvent<KubeObject>> = [];
-    const handle = await kube.watch(DR, 'shop', { resourceVersion: first.metadata.resourceVersion }, (event) => events.push(event), () => undefined);
+    const handle = await kube.watch(
+      DR,
+      'shop',
+      { resourceVersion: first.metadata.resourceVersion },
+      (event) => events.push(event),
+      () => undefined,
+    );
     try {
       await until(() => events.length >= 2, 'two events');
-      expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED watch-b', 'DELETED watch-a']);
+      expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual([
+        'ADDED watch-b',
+        'DELETED watch-a',
+      ]);
       await kube.create(DR, request('watch-c'));
       await until(() => events.length >= 3, 'a third event');
       expect(events[2]?.type).toBe('ADDED');
@@ -152,14 +211,26 @@ describe('client-node against the embedded API server', () => {
     await kube.create(DR, request('gone-2'));
     server.compactWatchHistory();
     const closed = new Promise<Error | undefined>((resolve) => {
-      void kube.watch(DR, 'shop', { resourceVersion: old.metadata.resourceVersion }, () => undefined, resolve);
+      void kube.watch(
+        DR,
+        'shop',
+        { resourceVersion: old.metadata.resourceVersion },
+        () => undefined,
+        resolve,
+      );
     });
     const error = await closed;
     expect(error).toBeInstanceOf(KubeApiError);
     expect((error as KubeApiError).code).toBe(410);
 
     const lifecycle: string[] = [];
-    const informer = new GuardedInformer<KubeObject>({ kube, type: DR, namespace: 'shop', initialBackoffMs: 10, onLifecycle: (e) => lifecycle.push(e) });
+    const informer = new GuardedInformer<KubeObject>({
+      kube,
+      type: DR,
+      namespace: 'shop',
+      initialBackoffMs: 10,
+      onLifecycle: (e) => lifecycle.push(e),
+    });
     // Every watch stream is cut after one event; the informer resumes, and the resume gets 410.
     server.faults.set({ cutWatchAfterEvents: 1 });
     await informer.start();
@@ -170,7 +241,10 @@ describe('client-node against the embedded API server', () => {
       await until(() => lifecycle.includes('error'), 'the watch to fail');
       server.faults.clear();
       await kube.create(DR, request('gone-4'));
-      await until(() => informer.get('shop', 'gone-4') !== undefined, 'the informer to see gone-4 after relisting');
+      await until(
+        () => informer.get('shop', 'gone-4') !== undefined,
+        'the informer to see gone-4 after relisting',
+      );
       expect(lifecycle).toContain('relist');
       expect(informer.get('shop', 'gone-3')).toBeDefined();
     } finally {
@@ -185,7 +259,13 @@ describe('client-node against the embedded API server', () => {
     const informer = makeInformer<KubernetesObject>(
       config,
       '/apis/keyless.dev/v1alpha1/namespaces/shop/deployrequests',
-      () => api.listNamespacedCustomObject({ group: 'keyless.dev', version: 'v1alpha1', namespace: 'shop', plural: 'deployrequests' }),
+      () =>
+        api.listNamespacedCustomObject({
+          group: 'keyless.dev',
+          version: 'v1alpha1',
+          namespace: 'shop',
+          plural: 'deployrequests',
+        }),
     );
     const seen = new Set<string>();
     informer.on('add', (object) => seen.add(object.metadata?.name ?? ''));
@@ -200,7 +280,10 @@ describe('client-node against the embedded API server', () => {
   });
 
   test('finalizers hold deletion: deletionTimestamp first, removal when the last finalizer goes', async () => {
-    await kube.create(DR, { ...request('final-1'), metadata: { name: 'final-1', namespace: 'shop', finalizers: ['keyless.dev/test'] } });
+    await kube.create(DR, {
+      ...request('final-1'),
+      metadata: { name: 'final-1', namespace: 'shop', finalizers: ['keyless.dev/test'] },
+    });
     await kube.delete(DR, 'shop', 'final-1');
     const marked = await kube.get(DR, 'shop', 'final-1');
     expect(marked?.metadata.deletionTimestamp).toBeDefined();
@@ -209,14 +292,21 @@ describe('client-node against the embedded API server', () => {
   });
 
   test('generateName gives a unique name; a missing namespace is 404', async () => {
-    const created = await kube.create<KubeObject>(DR, { ...request(''), metadata: { generateName: 'gen-', namespace: 'shop' } });
+    const created = await kube.create<KubeObject>(DR, {
+      ...request(''),
+      metadata: { generateName: 'gen-', namespace: 'shop' },
+    });
     expect(created.metadata.name).toMatch(/^gen-[a-z0-9]{5}$/);
-    const error = await kube.create(DR, { ...request('x'), metadata: { name: 'x', namespace: 'nowhere' } }).catch((e: unknown) => e);
+    const error = await kube
+      .create(DR, { ...request('x'), metadata: { name: 'x', namespace: 'nowhere' } })
+      .catch((e: unknown) => e);
     expect((error as KubeApiError).code).toBe(404);
   });
 
   test('unreachable API server is a KubeApiError with code 0', async () => {
-    const dead = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: server.kubeconfig().replace(/:\d+$/m, ':1') }));
+    const dead = createClientNodeKubeClient(
+      loadKubeConfig({ kubeconfigYaml: server.kubeconfig().replace(/:\d+$/m, ':1') }),
+    );
     const error = await dead.list(DR, 'shop').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeApiError);
     expect((error as KubeApiError).code).toBe(0);

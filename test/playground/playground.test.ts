@@ -34,10 +34,25 @@ describe('keyless-deploy playground', () => {
   test('writes playground.json and a kubeconfig kubectl uses as is; secrets are private', async () => {
     expect(info.apiServer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(info.kubeconfig).toBe(join(stateDir, 'kubeconfig'));
-    expect(info.demo).toMatchObject({ namespace: 'demo', deployment: 'web', container: 'web', image: 'ghcr.io/acme/web:1.1.0' });
+    expect(info.demo).toMatchObject({
+      namespace: 'demo',
+      deployment: 'web',
+      container: 'web',
+      image: 'ghcr.io/acme/web:1.1.0',
+    });
     expect(info.demo?.claims.repository_id).toBe('100000001');
-    const listed = await kubectlOk(info.kubeconfig, ['get', 'deploypolicies,deployments', '-n', 'demo', '-o', 'name']);
-    expect(listed.split('\n').filter(Boolean).sort()).toEqual(['deployment.apps/web', 'deploypolicy.keyless.dev/web']);
+    const listed = await kubectlOk(info.kubeconfig, [
+      'get',
+      'deploypolicies,deployments',
+      '-n',
+      'demo',
+      '-o',
+      'name',
+    ]);
+    expect(listed.split('\n').filter(Boolean).sort()).toEqual([
+      'deployment.apps/web',
+      'deploypolicy.keyless.dev/web',
+    ]);
     for (const file of ['kubeconfig', 'attestation-key.pem', 'control-secret']) {
       expect(statSync(join(stateDir, file)).mode & 0o077).toBe(0);
     }
@@ -60,13 +75,22 @@ describe('keyless-deploy playground', () => {
     });
     expect(response.status).toBe(202);
     const created = (await response.json()) as { namespace: string; name: string };
-    const object = JSON.parse(await kubectlOk(info.kubeconfig, ['get', 'dr', created.name, '-n', 'demo', '-o', 'json']));
+    const object = JSON.parse(
+      await kubectlOk(info.kubeconfig, ['get', 'dr', created.name, '-n', 'demo', '-o', 'json']),
+    );
     expect(object.spec.source.type).toBe('github-oidc');
-    expect(object.spec.source.github).toMatchObject({ repository: 'acme/web', repositoryId: '100000001', repositoryOwnerId: '100000000', ref: 'refs/heads/main' });
+    expect(object.spec.source.github).toMatchObject({
+      repository: 'acme/web',
+      repositoryId: '100000001',
+      repositoryOwnerId: '100000000',
+      ref: 'refs/heads/main',
+    });
     expect(object.spec.source.attestation).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(JSON.stringify(object)).not.toContain(token);
     const table = await kubectlOk(info.kubeconfig, ['get', 'dr', '-n', 'demo']);
-    expect(table).toMatch(new RegExp(`${created.name}\\s+\\S+\\s+web\\s+ghcr\\.io/acme/web:1\\.1\\.0\\s+acme/web`));
+    expect(table).toMatch(
+      new RegExp(`${created.name}\\s+\\S+\\s+web\\s+ghcr\\.io/acme/web:1\\.1\\.0\\s+acme/web`),
+    );
   });
 
   test('a token with claims the demo policy does not allow is refused and creates nothing', async () => {

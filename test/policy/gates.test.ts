@@ -15,14 +15,25 @@ describe('approval', () => {
   test('waits until an allowed approver approves; rejection wins', () => {
     expect(evaluateApproval(policy({}))).toEqual({ state: 'notRequired' });
     expect(evaluateApproval(gated, {})).toEqual({ state: 'waitingForApproval' });
-    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'mallory' })).toEqual({ state: 'waitingForApproval' });
-    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice' })).toEqual({ state: 'approved', by: 'alice' });
-    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice', 'keyless.dev/rejected-by': 'bob' })).toEqual({ state: 'rejected', by: 'bob' });
+    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'mallory' })).toEqual({
+      state: 'waitingForApproval',
+    });
+    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice' })).toEqual({
+      state: 'approved',
+      by: 'alice',
+    });
+    expect(
+      evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice', 'keyless.dev/rejected-by': 'bob' }),
+    ).toEqual({ state: 'rejected', by: 'bob' });
   });
 });
 
 describe('schedule', () => {
-  const weekdays = policy({ windows: [{ days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], start: '09:00', end: '17:00', timeZone: 'Europe/Berlin' }] });
+  const weekdays = policy({
+    windows: [
+      { days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'], start: '09:00', end: '17:00', timeZone: 'Europe/Berlin' },
+    ],
+  });
   test('windows in a time zone', () => {
     // 2026-11-23 is a Monday. 08:30 UTC = 09:30 Berlin (CET, UTC+1).
     expect(evaluateSchedule(weekdays, new Date('2026-11-23T08:30:00Z'))).toEqual({ open: true });
@@ -41,9 +52,14 @@ describe('schedule', () => {
   });
 
   test('freezes close the schedule until they end', () => {
-    const frozen = policy({ freezes: [{ start: '2026-12-20T00:00:00Z', end: '2027-01-02T00:00:00Z', reason: 'holidays' }] });
+    const frozen = policy({
+      freezes: [{ start: '2026-12-20T00:00:00Z', end: '2027-01-02T00:00:00Z', reason: 'holidays' }],
+    });
     const decision = evaluateSchedule(frozen, new Date('2026-12-24T12:00:00Z'));
-    expect(decision).toMatchObject({ open: false, reason: 'deploy freeze (holidays) until 2027-01-02T00:00:00Z' });
+    expect(decision).toMatchObject({
+      open: false,
+      reason: 'deploy freeze (holidays) until 2027-01-02T00:00:00Z',
+    });
     if (!decision.open) expect(decision.until.toISOString()).toBe('2027-01-02T00:00:00.000Z');
     expect(evaluateSchedule(frozen, new Date('2027-01-02T00:00:00Z'))).toEqual({ open: true });
   });
@@ -54,6 +70,9 @@ describe('schedule', () => {
 
   test('rollout defaults', () => {
     expect(rolloutSettings(policy({}))).toEqual({ timeoutSeconds: 600, rollbackOnFailure: true });
-    expect(rolloutSettings(policy({ rollout: { timeoutSeconds: 30, rollbackOnFailure: false } }))).toEqual({ timeoutSeconds: 30, rollbackOnFailure: false });
+    expect(rolloutSettings(policy({ rollout: { timeoutSeconds: 30, rollbackOnFailure: false } }))).toEqual({
+      timeoutSeconds: 30,
+      rollbackOnFailure: false,
+    });
   });
 });

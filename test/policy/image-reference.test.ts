@@ -11,7 +11,14 @@ describe('parseImageReference', () => {
     ['nginx', { registry: 'docker.io', repository: 'docker.io/library/nginx' }],
     ['acme/web:latest', { registry: 'docker.io', repository: 'docker.io/acme/web', tag: 'latest' }],
     ['localhost:5000/web', { registry: 'localhost:5000', repository: 'localhost:5000/web' }],
-    ['registry.example.com:8443/team/app/api:v2', { registry: 'registry.example.com:8443', repository: 'registry.example.com:8443/team/app/api', tag: 'v2' }],
+    [
+      'registry.example.com:8443/team/app/api:v2',
+      {
+        registry: 'registry.example.com:8443',
+        repository: 'registry.example.com:8443/team/app/api',
+        tag: 'v2',
+      },
+    ],
     ['ghcr.io/acme/my__web-app.x:tag_1', { repository: 'ghcr.io/acme/my__web-app.x', tag: 'tag_1' }],
   ])('parses %s', (reference, expected) => {
     expect(parseImageReference(reference)).toMatchObject(expected);
@@ -39,14 +46,17 @@ describe('parseImageReference', () => {
 
   test('property: never throws anything but ImageReferenceError, on any string', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.stringMatching(/^[a-z0-9.:/@_-]{0,80}$/)), (input) => {
-        try {
-          parseImageReference(input);
-        } catch (error) {
-          return error instanceof ImageReferenceError;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.stringMatching(/^[a-z0-9.:/@_-]{0,80}$/)),
+        (input) => {
+          try {
+            parseImageReference(input);
+          } catch (error) {
+            return error instanceof ImageReferenceError;
+          }
+          return true;
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -54,12 +64,16 @@ describe('parseImageReference', () => {
   test('property: a normalized reference parses to itself', () => {
     const component = fc.stringMatching(/^[a-z0-9]+(-[a-z0-9]+)?$/);
     fc.assert(
-      fc.property(fc.array(component, { minLength: 1, maxLength: 3 }), fc.option(fc.stringMatching(/^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,20}$/)), (path, tag) => {
-        const reference = `ghcr.io/${path.join('/')}${tag ? `:${tag}` : ''}`;
-        const parsed = parseImageReference(reference);
-        expect(parseImageReference(parsed.normalized)).toEqual(parsed);
-        expect(parsed.repository).toBe(`ghcr.io/${path.join('/')}`);
-      }),
+      fc.property(
+        fc.array(component, { minLength: 1, maxLength: 3 }),
+        fc.option(fc.stringMatching(/^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,20}$/)),
+        (path, tag) => {
+          const reference = `ghcr.io/${path.join('/')}${tag ? `:${tag}` : ''}`;
+          const parsed = parseImageReference(reference);
+          expect(parseImageReference(parsed.normalized)).toEqual(parsed);
+          expect(parsed.repository).toBe(`ghcr.io/${path.join('/')}`);
+        },
+      ),
     );
   });
 });

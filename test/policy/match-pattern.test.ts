@@ -14,7 +14,12 @@ describe('matchPattern', () => {
     expect(matchPattern('glob:refs/tags/v*', 'refs/tags/v1.2.3')).toBe(true);
     expect(matchPattern('glob:refs/heads/*', 'refs/heads/feature/x')).toBe(false);
     expect(matchPattern('glob:refs/heads/**', 'refs/heads/feature/x')).toBe(true);
-    expect(matchPattern('glob:acme/*/.github/workflows/release.yml@refs/heads/main', 'acme/web/.github/workflows/release.yml@refs/heads/main')).toBe(true);
+    expect(
+      matchPattern(
+        'glob:acme/*/.github/workflows/release.yml@refs/heads/main',
+        'acme/web/.github/workflows/release.yml@refs/heads/main',
+      ),
+    ).toBe(true);
     expect(matchPattern('glob:web-?', 'web-1')).toBe(true);
     expect(matchPattern('glob:web-?', 'web-12')).toBe(false);
     expect(matchPattern('glob:ghcr.io/acme/*', 'ghcr.io/acme/web')).toBe(true);
@@ -41,7 +46,11 @@ describe('matchPattern', () => {
 
   test('property: a glob without wildcards matches only the equal string', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[^*?]{1,30}$/), fc.string(), (literal, value) => matchPattern(`glob:${literal}`, value) === (literal === value)),
+      fc.property(
+        fc.stringMatching(/^[^*?]{1,30}$/),
+        fc.string(),
+        (literal, value) => matchPattern(`glob:${literal}`, value) === (literal === value),
+      ),
     );
   });
 });

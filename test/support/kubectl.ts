@@ -34,7 +34,11 @@ export function kubectl(
 ): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: dirname(kubeconfig), KUBECACHEDIR: join(dirname(kubeconfig), 'cache') },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dirname(kubeconfig),
+        KUBECACHEDIR: join(dirname(kubeconfig), 'cache'),
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -52,8 +56,13 @@ export function kubectl(
 }
 
 /** Run kubectl and fail with its output unless it exits 0. */
-export async function kubectlOk(kubeconfig: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function kubectlOk(
+  kubeconfig: string,
+  args: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const result = await kubectl(kubeconfig, args, options);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
+  if (result.code !== 0)
+    throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
   return result.stdout;
 }

@@ -18,7 +18,8 @@ interface Operation {
 
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new PatchError(`invalid JSON pointer "${pointer}": must start with "/"`, 422);
+  if (!pointer.startsWith('/'))
+    throw new PatchError(`invalid JSON pointer "${pointer}": must start with "/"`, 422);
   return pointer
     .slice(1)
     .split('/')
@@ -27,9 +28,11 @@ function parsePointer(pointer: string): string[] {
 
 function arrayIndex(token: string, length: number, allowEnd: boolean, pointer: string): number {
   if (allowEnd && token === '-') return length;
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(token)) throw new PatchError(`invalid array index "${token}" in "${pointer}"`, 422);
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(token))
+    throw new PatchError(`invalid array index "${token}" in "${pointer}"`, 422);
   const index = Number(token);
-  if (index > length || (!allowEnd && index === length)) throw new PatchError(`array index ${index} out of range in "${pointer}"`, 422);
+  if (index > length || (!allowEnd && index === length))
+    throw new PatchError(`array index ${index} out of range in "${pointer}"`, 422);
   return index;
 }
 
@@ -58,7 +61,8 @@ function add(document: unknown, pointer: string, value: unknown): unknown {
   if (tokens.length === 0) return copyJson(value);
   const container = parent(document, tokens, pointer);
   const last = tokens[tokens.length - 1] as string;
-  if (Array.isArray(container)) container.splice(arrayIndex(last, container.length, true, pointer), 0, copyJson(value));
+  if (Array.isArray(container))
+    container.splice(arrayIndex(last, container.length, true, pointer), 0, copyJson(value));
   else if (isObject(container)) setOwn(container, last, copyJson(value));
   else throw new PatchError(`path "${pointer}" does not exist`, 422);
   return document;
@@ -77,7 +81,8 @@ function remove(document: unknown, pointer: string): unknown {
 
 function validate(operations: unknown): Operation[] {
   if (!Array.isArray(operations)) throw new PatchError('a JSON patch must be an array of operations');
-  if (operations.length > MAX_OPERATIONS) throw new PatchError(`a JSON patch may have at most ${MAX_OPERATIONS} operations`);
+  if (operations.length > MAX_OPERATIONS)
+    throw new PatchError(`a JSON patch may have at most ${MAX_OPERATIONS} operations`);
   return operations.map((operation, index) => {
     if (!isObject(operation)) throw new PatchError(`operation ${index} is not an object`);
     const { op, path, from } = operation;
@@ -85,7 +90,8 @@ function validate(operations: unknown): Operation[] {
       throw new PatchError(`operation ${index}: unknown op "${String(op)}"`);
     }
     if (typeof path !== 'string') throw new PatchError(`operation ${index}: "path" must be a string`);
-    if ((op === 'move' || op === 'copy') && typeof from !== 'string') throw new PatchError(`operation ${index}: "from" must be a string`);
+    if ((op === 'move' || op === 'copy') && typeof from !== 'string')
+      throw new PatchError(`operation ${index}: "from" must be a string`);
     if ((op === 'add' || op === 'replace' || op === 'test') && !Object.hasOwn(operation, 'value')) {
       throw new PatchError(`operation ${index}: "value" is required`);
     }
@@ -110,7 +116,8 @@ export function applyJsonPatch(original: unknown, operations: unknown): unknown 
         break;
       case 'move': {
         const from = operation.from as string;
-        if (operation.path.startsWith(`${from}/`)) throw new PatchError(`cannot move "${from}" into itself`, 422);
+        if (operation.path.startsWith(`${from}/`))
+          throw new PatchError(`cannot move "${from}" into itself`, 422);
         const value = get(document, from);
         document = add(remove(document, from), operation.path, value);
         break;
@@ -120,7 +127,10 @@ export function applyJsonPatch(original: unknown, operations: unknown): unknown 
         break;
       case 'test':
         if (!isDeepStrictEqual(get(document, operation.path), operation.value)) {
-          throw new PatchError(`test operation failed: "${operation.path}" does not equal the given value`, 422);
+          throw new PatchError(
+            `test operation failed: "${operation.path}" does not equal the given value`,
+            422,
+          );
         }
         break;
     }

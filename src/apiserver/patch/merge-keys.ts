@@ -5,7 +5,10 @@
  */
 
 /** Merge key of a list field, by field name and (where it differs) by the parent field. */
-const MERGE_KEYS: Record<string, string | ((parent: string | undefined, kind: string) => string | undefined)> = {
+const MERGE_KEYS: Record<
+  string,
+  string | ((parent: string | undefined, kind: string) => string | undefined)
+> = {
   containers: 'name',
   initContainers: 'name',
   ephemeralContainers: 'name',

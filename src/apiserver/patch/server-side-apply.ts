@@ -33,7 +33,13 @@ export interface ApplyResult {
 type Segment = string; // 'f:name' or 'k:{"name":"web"}'
 
 /** Leaf paths of an applied configuration, in FieldsV1 segment form. */
-function leafPaths(value: unknown, kind: string, parent: string | undefined, prefix: Segment[], out: Segment[][]): void {
+function leafPaths(
+  value: unknown,
+  kind: string,
+  parent: string | undefined,
+  prefix: Segment[],
+  out: Segment[][],
+): void {
   if (!isObject(value)) {
     out.push(prefix);
     return;
@@ -43,12 +49,32 @@ function leafPaths(value: unknown, kind: string, parent: string | undefined, pre
   for (const key of keys) {
     const child = value[key];
     if (prefix.length === 0 && (key === 'apiVersion' || key === 'kind')) continue;
-    if (prefix.length === 1 && prefix[0] === 'f:metadata' && ['name', 'namespace', 'resourceVersion', 'uid', 'managedFields', 'creationTimestamp', 'generation'].includes(key)) continue;
+    if (
+      prefix.length === 1 &&
+      prefix[0] === 'f:metadata' &&
+      [
+        'name',
+        'namespace',
+        'resourceVersion',
+        'uid',
+        'managedFields',
+        'creationTimestamp',
+        'generation',
+      ].includes(key)
+    )
+      continue;
     const mergeKey = Array.isArray(child) ? mergeKeyFor(kind, parent, key) : undefined;
     if (Array.isArray(child) && mergeKey) {
       for (const item of child) {
-        if (!isObject(item) || item[mergeKey] === undefined) throw new PatchError(`list ${key}: every item needs "${mergeKey}"`, 422);
-        leafPaths(item, kind, key, [...prefix, `f:${key}`, `k:${JSON.stringify({ [mergeKey]: item[mergeKey] })}`], out);
+        if (!isObject(item) || item[mergeKey] === undefined)
+          throw new PatchError(`list ${key}: every item needs "${mergeKey}"`, 422);
+        leafPaths(
+          item,
+          kind,
+          key,
+          [...prefix, `f:${key}`, `k:${JSON.stringify({ [mergeKey]: item[mergeKey] })}`],
+          out,
+        );
       }
       if (child.length === 0) out.push([...prefix, `f:${key}`]);
     } else {
@@ -114,9 +140,13 @@ function merge(live: unknown, applied: unknown, kind: string, parent: string | u
     const value = applied[key];
     const mergeKey = Array.isArray(value) ? mergeKeyFor(kind, parent, key) : undefined;
     if (Array.isArray(value) && mergeKey) {
-      const current = Array.isArray(result[key]) ? (result[key] as unknown[]).map((item) => copyJson(item)) : [];
+      const current = Array.isArray(result[key])
+        ? (result[key] as unknown[]).map((item) => copyJson(item))
+        : [];
       for (const item of value) {
-        const index = current.findIndex((existing) => isObject(existing) && isObject(item) && existing[mergeKey] === item[mergeKey]);
+        const index = current.findIndex(
+          (existing) => isObject(existing) && isObject(item) && existing[mergeKey] === item[mergeKey],
+        );
         if (index >= 0) current[index] = merge(current[index], item, kind, key);
         else current.push(copyJson(item));
       }
@@ -131,31 +161,43 @@ function merge(live: unknown, applied: unknown, kind: string, parent: string | u
 }
 
 function pathText(path: Segment[]): string {
-  return path.map((segment) => (segment.startsWith('f:') ? `.${segment.slice(2)}` : `[${segment.slice(2)}]`)).join('');
+  return path
+    .map((segment) => (segment.startsWith('f:') ? `.${segment.slice(2)}` : `[${segment.slice(2)}]`))
+    .join('');
 }
 
 /** Apply `applied` as `options.manager` onto `live` (undefined: the object does not exist yet). */
-export function applyServerSideApply(live: JsonObject | undefined, applied: JsonObject, options: ApplyOptions): ApplyResult {
+export function applyServerSideApply(
+  live: JsonObject | undefined,
+  applied: JsonObject,
+  options: ApplyOptions,
+): ApplyResult {
   const kind = options.gvk.kind;
   const appliedPaths: Segment[][] = [];
   leafPaths(applied, kind, undefined, [], appliedPaths);
-  const managed = ((live?.metadata as JsonObject | undefined)?.managedFields as JsonObject[] | undefined) ?? [];
+  const managed =
+    ((live?.metadata as JsonObject | undefined)?.managedFields as JsonObject[] | undefined) ?? [];
   const conflicts: ApplyResult['conflicts'] = [];
-  const others = managed.filter((entry) => !(entry.manager === options.manager && entry.operation === 'Apply'));
+  const others = managed.filter(
+    (entry) => !(entry.manager === options.manager && entry.operation === 'Apply'),
+  );
   const previous = managed.find((entry) => entry.manager === options.manager && entry.operation === 'Apply');
   const appliedKeys = new Set(appliedPaths.map((path) => JSON.stringify(path)));
   for (const entry of others) {
     if (entry.operation !== 'Apply') continue;
     for (const path of decode(entry.fieldsV1)) {
       if (!appliedKeys.has(JSON.stringify(path))) continue;
-      if (!isDeepStrictEqual(read(live, path), read(applied, path))) conflicts.push({ field: pathText(path), manager: String(entry.manager) });
+      if (!isDeepStrictEqual(read(live, path), read(applied, path)))
+        conflicts.push({ field: pathText(path), manager: String(entry.manager) });
     }
   }
   if (conflicts.length > 0 && !options.force) return { object: live ?? applied, conflicts };
 
   const object = merge(live ?? {}, applied, kind, undefined) as JsonObject;
   // Fields this manager applied before and no longer applies are removed, unless another owns them.
-  const ownedByOthers = new Set(others.flatMap((entry) => decode(entry.fieldsV1).map((path) => JSON.stringify(path))));
+  const ownedByOthers = new Set(
+    others.flatMap((entry) => decode(entry.fieldsV1).map((path) => JSON.stringify(path))),
+  );
   for (const path of decode(previous?.fieldsV1)) {
     const key = JSON.stringify(path);
     if (!appliedKeys.has(key) && !ownedByOthers.has(key)) removeAt(object, path);
@@ -171,7 +213,14 @@ export function applyServerSideApply(live: JsonObject | undefined, applied: Json
   const metadata = (isObject(object.metadata) ? object.metadata : {}) as JsonObject;
   setOwn(metadata, 'managedFields', [
     ...remaining,
-    { manager: options.manager, operation: 'Apply', apiVersion, time: options.now, fieldsType: 'FieldsV1', fieldsV1: encode(appliedPaths) },
+    {
+      manager: options.manager,
+      operation: 'Apply',
+      apiVersion,
+      time: options.now,
+      fieldsType: 'FieldsV1',
+      fieldsV1: encode(appliedPaths),
+    },
   ]);
   setOwn(object, 'metadata', metadata);
   return { object, conflicts: [] };

@@ -14,7 +14,14 @@ interface Gvk {
   kind: string;
 }
 
-function mergeList(original: unknown[], patch: unknown[], key: string, kind: string, field: string, depth: number): unknown[] {
+function mergeList(
+  original: unknown[],
+  patch: unknown[],
+  key: string,
+  kind: string,
+  field: string,
+  depth: number,
+): unknown[] {
   const result = original.map((item) => copyJson(item, depth));
   for (const item of patch) {
     if (!isObject(item)) {
@@ -22,7 +29,9 @@ function mergeList(original: unknown[], patch: unknown[], key: string, kind: str
       continue;
     }
     const keyValue = item[key];
-    const index = result.findIndex((existing) => isObject(existing) && existing[key] === keyValue && keyValue !== undefined);
+    const index = result.findIndex(
+      (existing) => isObject(existing) && existing[key] === keyValue && keyValue !== undefined,
+    );
     if (item.$patch === 'delete') {
       if (index >= 0) result.splice(index, 1);
       continue;
@@ -39,7 +48,13 @@ function mergeList(original: unknown[], patch: unknown[], key: string, kind: str
   return result;
 }
 
-function mergeObject(original: unknown, patch: JsonObject, kind: string, parent: string | undefined, depth: number): unknown {
+function mergeObject(
+  original: unknown,
+  patch: JsonObject,
+  kind: string,
+  parent: string | undefined,
+  depth: number,
+): unknown {
   if (depth > MAX_DEPTH) throw new PatchError(`nesting deeper than ${MAX_DEPTH} levels`);
   const directive = patch.$patch;
   if (directive === 'replace') {
@@ -47,7 +62,8 @@ function mergeObject(original: unknown, patch: JsonObject, kind: string, parent:
     return copyJson(rest, depth);
   }
   if (directive === 'delete') return undefined;
-  if (directive !== undefined && directive !== 'merge') throw new PatchError(`unknown patch directive "${String(directive)}"`);
+  if (directive !== undefined && directive !== 'merge')
+    throw new PatchError(`unknown patch directive "${String(directive)}"`);
   const result: JsonObject = isObject(original) ? (copyJson(original, depth) as JsonObject) : {};
   for (const key of Object.keys(patch)) {
     const value = patch[key];
@@ -56,7 +72,12 @@ function mergeObject(original: unknown, patch: JsonObject, kind: string, parent:
       const field = key.slice('$deleteFromPrimitiveList/'.length);
       if (!Array.isArray(value)) throw new PatchError(`${key} must be a list`);
       const current = result[field];
-      if (Array.isArray(current)) setOwn(result, field, current.filter((item) => !value.includes(item)));
+      if (Array.isArray(current))
+        setOwn(
+          result,
+          field,
+          current.filter((item) => !value.includes(item)),
+        );
       continue;
     }
     if (key.startsWith('$')) throw new PatchError(`unknown patch directive "${key}"`);
@@ -66,10 +87,17 @@ function mergeObject(original: unknown, patch: JsonObject, kind: string, parent:
       const mergeKey = mergeKeyFor(kind, parent, key);
       const current = Array.isArray(result[key]) ? (result[key] as unknown[]) : [];
       if (mergeKey) setOwn(result, key, mergeList(current, value, mergeKey, kind, key, depth + 1));
-      else if (isSetList(key)) setOwn(result, key, [...current, ...value.filter((item) => !current.includes(item))]);
+      else if (isSetList(key))
+        setOwn(result, key, [...current, ...value.filter((item) => !current.includes(item))]);
       else setOwn(result, key, copyJson(value, depth + 1));
     } else if (isObject(value)) {
-      const merged = mergeObject(Object.hasOwn(result, key) ? result[key] : undefined, value, kind, key, depth + 1);
+      const merged = mergeObject(
+        Object.hasOwn(result, key) ? result[key] : undefined,
+        value,
+        kind,
+        key,
+        depth + 1,
+      );
       if (merged === undefined) delete result[key];
       else setOwn(result, key, merged);
     } else {
@@ -88,6 +116,7 @@ function mergeObject(original: unknown, patch: JsonObject, kind: string, parent:
 export function applyStrategicMergePatch(original: unknown, patch: unknown, gvk: Gvk): unknown {
   if (!isObject(patch)) throw new PatchError('a strategic merge patch must be a JSON object');
   const merged = mergeObject(original, patch, gvk.kind, undefined, 0);
-  if (merged === undefined) throw new PatchError('a strategic merge patch cannot delete the whole object', 422);
+  if (merged === undefined)
+    throw new PatchError('a strategic merge patch cannot delete the whole object', 422);
   return merged;
 }

@@ -46,12 +46,14 @@ export function toCel(value: unknown): unknown {
   return value;
 }
 
-export type RuleOutcome = { ok: true } | { ok: false; message: string } | { ok: 'unenforced'; reason: string };
+export type RuleOutcome =
+  { ok: true } | { ok: false; message: string } | { ok: 'unenforced'; reason: string };
 
 /** Evaluate one rule at a node. */
 export function evaluateRule(rule: string, self: unknown, oldSelf: unknown, hasOld: boolean): RuleOutcome {
   const program = compileRule(rule);
-  if (program instanceof Error) return { ok: 'unenforced', reason: `rule does not compile here: ${program.message.split('\n')[0]}` };
+  if (program instanceof Error)
+    return { ok: 'unenforced', reason: `rule does not compile here: ${program.message.split('\n')[0]}` };
   const transition = /\boldSelf\b/.test(rule);
   if (transition && !hasOld) return { ok: true };
   try {

@@ -14,7 +14,11 @@ export function quote(value: unknown): string {
 }
 
 export const causes = {
-  required: (field: string): FieldCause => ({ reason: 'FieldValueRequired', field, message: 'Required value' }),
+  required: (field: string): FieldCause => ({
+    reason: 'FieldValueRequired',
+    field,
+    message: 'Required value',
+  }),
   invalid: (field: string, value: unknown, detail: string): FieldCause => ({
     reason: 'FieldValueInvalid',
     field,
@@ -40,5 +44,9 @@ export const causes = {
     field,
     message: `Duplicate value: ${JSON.stringify(value)}`,
   }),
-  forbidden: (field: string, detail: string): FieldCause => ({ reason: 'FieldValueForbidden', field, message: `Forbidden: ${detail}` }),
+  forbidden: (field: string, detail: string): FieldCause => ({
+    reason: 'FieldValueForbidden',
+    field,
+    message: `Forbidden: ${detail}`,
+  }),
 };

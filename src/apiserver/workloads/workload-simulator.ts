@@ -5,7 +5,13 @@
  * step every `stepMs` (0: at once). Images whose tag starts with `fail` never become ready, so the
  * rollout ends in ProgressDeadlineExceeded (see README.md in this folder).
  */
-import { isKubeError, type KubeClient, type KubeObject, type ResourceType, type WatchHandle } from '../../kube/kube-client.js';
+import {
+  isKubeError,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+  type WatchHandle,
+} from '../../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../kube/resource-types.js';
 import type { Logger } from '../../observability/logger.js';
 import {
@@ -49,7 +55,11 @@ interface Tracked {
   previousRevision?: string;
 }
 
-const SIMULATED: ResourceType[] = [RESOURCE_TYPES.deployments, RESOURCE_TYPES.statefulSets, RESOURCE_TYPES.daemonSets];
+const SIMULATED: ResourceType[] = [
+  RESOURCE_TYPES.deployments,
+  RESOURCE_TYPES.statefulSets,
+  RESOURCE_TYPES.daemonSets,
+];
 
 /** Moves workload status like the real controllers do. */
 export class WorkloadSimulator {
@@ -88,7 +98,9 @@ export class WorkloadSimulator {
   }
 
   private enqueue(work: () => Promise<void>): void {
-    this.busy = this.busy.then(work).catch((error: unknown) => this.options.logger?.warn({ err: error }, 'workload simulator step failed'));
+    this.busy = this.busy
+      .then(work)
+      .catch((error: unknown) => this.options.logger?.warn({ err: error }, 'workload simulator step failed'));
   }
 
   private async watchType(type: ResourceType, resourceVersion?: string): Promise<void> {
@@ -119,7 +131,10 @@ export class WorkloadSimulator {
       );
       this.watches.set(type.plural, handle);
     } catch (error) {
-      this.options.logger?.warn({ err: error, resource: type.plural }, 'workload simulator watch failed; retrying');
+      this.options.logger?.warn(
+        { err: error, resource: type.plural },
+        'workload simulator watch failed; retrying',
+      );
       setTimeout(() => void this.watchType(type), 500);
     }
   }
@@ -137,9 +152,13 @@ export class WorkloadSimulator {
     if (!existing || existing.progress.templateHash !== hash) {
       const desired = desiredReplicas(object, this.nodeCount);
       const status = (object.status ?? {}) as Json;
-      const generationSeen = Number(status.observedGeneration ?? 0) >= Number(object.metadata.generation ?? 1);
+      const generationSeen =
+        Number(status.observedGeneration ?? 0) >= Number(object.metadata.generation ?? 1);
       // A workload whose status already shows this generation complete (e.g. after a restart) stays complete.
-      const alreadyDone = !existing && generationSeen && Number(status.updatedReplicas ?? status.updatedNumberScheduled ?? -1) >= desired;
+      const alreadyDone =
+        !existing &&
+        generationSeen &&
+        Number(status.updatedReplicas ?? status.updatedNumberScheduled ?? -1) >= desired;
       const readyOld = existing ? existing.progress.readyNew + existing.progress.readyOld : 0;
       this.tracked.set(key, {
         type,
@@ -150,7 +169,12 @@ export class WorkloadSimulator {
           startedAt: Date.now(),
           readyNew: alreadyDone || this.stepMs === 0 ? (failing ? 0 : desired) : 0,
           failing,
-          readyOld: existing && !existing.progress.failing ? Math.min(readyOld, desired) : existing ? existing.progress.readyOld : 0,
+          readyOld:
+            existing && !existing.progress.failing
+              ? Math.min(readyOld, desired)
+              : existing
+                ? existing.progress.readyOld
+                : 0,
         },
       });
     } else {
@@ -191,11 +215,19 @@ export class WorkloadSimulator {
     const current = (tracked.object.status ?? {}) as Json;
     if (sameStatus(current, status)) return;
     try {
-      const written = await this.options.kube.replace<KubeObject>(tracked.type, { ...tracked.object, status }, { subresource: 'status' });
+      const written = await this.options.kube.replace<KubeObject>(
+        tracked.type,
+        { ...tracked.object, status },
+        { subresource: 'status' },
+      );
       tracked.object = written;
     } catch (error) {
       if (isKubeError(error, 409)) {
-        const fresh = await this.options.kube.get<KubeObject>(tracked.type, tracked.object.metadata.namespace, tracked.object.metadata.name ?? '');
+        const fresh = await this.options.kube.get<KubeObject>(
+          tracked.type,
+          tracked.object.metadata.namespace,
+          tracked.object.metadata.name ?? '',
+        );
         if (fresh) this.observe(tracked.type, fresh);
         return;
       }
@@ -213,7 +245,9 @@ function sameStatus(a: Json, b: Json): boolean {
   const strip = (status: Json): string =>
     JSON.stringify({
       ...status,
-      conditions: ((status.conditions ?? []) as Json[]).map(({ lastUpdateTime: _u, lastTransitionTime: _t, ...rest }) => rest),
+      conditions: ((status.conditions ?? []) as Json[]).map(
+        ({ lastUpdateTime: _u, lastTransitionTime: _t, ...rest }) => rest,
+      ),
     });
   return strip(a) === strip(b);
 }

@@ -25,7 +25,8 @@ export interface RolloutProgress {
 /** Pod template of a workload (CronJob: the job template's). */
 export function podTemplate(workload: Json): Json {
   const spec = (workload.spec ?? {}) as Json;
-  if (workload.kind === 'CronJob') return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json ?? {};
+  if (workload.kind === 'CronJob')
+    return (((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json) ?? {};
   return (spec.template ?? {}) as Json;
 }
 
@@ -37,7 +38,10 @@ export function templateImages(workload: Json): string[] {
 
 /** Stable short hash of the pod template, like pod-template-hash. */
 export function templateHash(workload: Json): string {
-  return createHash('sha256').update(JSON.stringify(podTemplate(workload))).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(JSON.stringify(podTemplate(workload)))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 /** Desired replicas (DaemonSets: the simulated node count). */
@@ -68,31 +72,74 @@ function condition(
 }
 
 /** Deployment status for the given progress. */
-export function deploymentStatus(workload: Json, progress: RolloutProgress, nowMs: number, deadlineScale: number): Json {
+export function deploymentStatus(
+  workload: Json,
+  progress: RolloutProgress,
+  nowMs: number,
+  deadlineScale: number,
+): Json {
   const metadata = workload.metadata as Json;
   const spec = (workload.spec ?? {}) as Json;
   const previous = ((workload.status ?? {}) as Json).conditions as Json[] | undefined;
   const desired = desiredReplicas(workload, 0);
   const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const rsName = `${String(metadata.name)}-${progress.templateHash}`;
-  const updated = progress.failing ? Math.min(desired, Math.max(1, Math.ceil(desired * 0.25))) : Math.min(desired, progress.readyNew);
+  const updated = progress.failing
+    ? Math.min(desired, Math.max(1, Math.ceil(desired * 0.25)))
+    : Math.min(desired, progress.readyNew);
   const readyNew = progress.failing ? 0 : Math.min(desired, progress.readyNew);
   const readyOld = Math.min(progress.readyOld, Math.max(0, desired - readyNew));
   const replicas = updated + readyOld;
   const available = readyNew + readyOld;
   const complete = !progress.failing && readyNew >= desired;
-  const deadlineSeconds = typeof spec.progressDeadlineSeconds === 'number' ? spec.progressDeadlineSeconds : 600;
+  const deadlineSeconds =
+    typeof spec.progressDeadlineSeconds === 'number' ? spec.progressDeadlineSeconds : 600;
   const timedOut = !complete && nowMs - progress.startedAt > deadlineSeconds * 1000 * deadlineScale;
   const maxUnavailable = Math.floor(desired * 0.25);
   const availableCondition =
     available >= desired - maxUnavailable
-      ? condition(previous, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', now)
-      : condition(previous, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', now);
+      ? condition(
+          previous,
+          'Available',
+          'True',
+          'MinimumReplicasAvailable',
+          'Deployment has minimum availability.',
+          now,
+        )
+      : condition(
+          previous,
+          'Available',
+          'False',
+          'MinimumReplicasUnavailable',
+          'Deployment does not have minimum availability.',
+          now,
+        );
   const progressing = complete
-    ? condition(previous, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`, now)
+    ? condition(
+        previous,
+        'Progressing',
+        'True',
+        'NewReplicaSetAvailable',
+        `ReplicaSet "${rsName}" has successfully progressed.`,
+        now,
+      )
     : timedOut
-      ? condition(previous, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, now)
-      : condition(previous, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`, now);
+      ? condition(
+          previous,
+          'Progressing',
+          'False',
+          'ProgressDeadlineExceeded',
+          `ReplicaSet "${rsName}" has timed out progressing.`,
+          now,
+        )
+      : condition(
+          previous,
+          'Progressing',
+          'True',
+          'ReplicaSetUpdated',
+          `ReplicaSet "${rsName}" is progressing.`,
+          now,
+        );
   return {
     observedGeneration: metadata.generation,
     replicas,
@@ -105,7 +152,11 @@ export function deploymentStatus(workload: Json, progress: RolloutProgress, nowM
 }
 
 /** StatefulSet status for the given progress. */
-export function statefulSetStatus(workload: Json, progress: RolloutProgress, previousRevision: string | undefined): Json {
+export function statefulSetStatus(
+  workload: Json,
+  progress: RolloutProgress,
+  previousRevision: string | undefined,
+): Json {
   const metadata = workload.metadata as Json;
   const desired = desiredReplicas(workload, 0);
   const updateRevision = `${String(metadata.name)}-${progress.templateHash}`;

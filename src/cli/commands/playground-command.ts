@@ -33,7 +33,8 @@ Example:
 function port(value: string | boolean | string[] | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new Error(`--${flag} must be a port number from 0 to 65535`);
+  if (!Number.isInteger(number) || number < 0 || number > 65535)
+    throw new Error(`--${flag} must be a port number from 0 to 65535`);
   return number;
 }
 

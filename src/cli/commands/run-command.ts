@@ -2,7 +2,12 @@
 import { createKubeClient } from '../../kube/load-kube-config.js';
 import { createLogger } from '../../observability/logger.js';
 import { evaluatePolicies, parseImageReference } from '../../policy/index.js';
-import { loadReceiverConfig, receiverDepsFromConfig, RECEIVER_SETTINGS, startReceiver } from '../../receiver/index.js';
+import {
+  loadReceiverConfig,
+  receiverDepsFromConfig,
+  RECEIVER_SETTINGS,
+  startReceiver,
+} from '../../receiver/index.js';
 import { EXIT, UsageError, type CliIo } from '../cli-io.js';
 import { parseFlags, type OptionSpec } from '../parse-args.js';
 
@@ -21,7 +26,10 @@ Components:
 
 Receiver options:
 ${Object.values(RECEIVER_SETTINGS)
-  .map((s) => `  --${s.flag.padEnd(30)} [${s.env}]${s.default !== undefined && s.default !== '' ? ` default ${s.default}` : ''}`)
+  .map(
+    (s) =>
+      `  --${s.flag.padEnd(30)} [${s.env}]${s.default !== undefined && s.default !== '' ? ` default ${s.default}` : ''}`,
+  )
   .join('\n')}
 
 Example:
@@ -31,18 +39,31 @@ Example:
 
 /** Run the run command until SIGINT/SIGTERM. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(args, { receiver: { type: 'boolean' }, controller: { type: 'boolean' }, ...receiverOptions });
+  const { values } = parseFlags(args, {
+    receiver: { type: 'boolean' },
+    controller: { type: 'boolean' },
+    ...receiverOptions,
+  });
   if (values.help) {
     io.stdout(RUN_HELP);
     return EXIT.ok;
   }
-  if (values.controller) throw new UsageError('--controller is not available in this version (see issue 4); run --receiver');
+  if (values.controller)
+    throw new UsageError('--controller is not available in this version (see issue 4); run --receiver');
   if (!values.receiver) throw new UsageError('choose a component: --receiver');
   const logger = createLogger({ name: 'keyless-deploy', level: io.env.KEYLESS_LOG_LEVEL ?? 'info' });
   const config = loadReceiverConfig(io.env, values);
   const kube = createKubeClient(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {});
-  const deps = await receiverDepsFromConfig(config, { kube, logger: logger.child({ component: 'receiver' }), evaluatePolicies, parseImageReference });
-  const receiver = await startReceiver({ listen: config.listen, shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, deps);
+  const deps = await receiverDepsFromConfig(config, {
+    kube,
+    logger: logger.child({ component: 'receiver' }),
+    evaluatePolicies,
+    parseImageReference,
+  });
+  const receiver = await startReceiver(
+    { listen: config.listen, shutdownTimeoutSeconds: config.shutdownTimeoutSeconds },
+    deps,
+  );
   const signal = await io.stopSignal;
   logger.info({ signal }, 'shutting down');
   await receiver.close();

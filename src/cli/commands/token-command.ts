@@ -23,8 +23,15 @@ Example:
 `;
 
 /** Run the token command. */
-export async function tokenCommand(args: string[], io: CliIo, fetchImpl: typeof fetch = fetch): Promise<number> {
-  const { values, positionals } = parseFlags(args, { 'state-dir': { type: 'string' }, claim: { type: 'string', multiple: true } });
+export async function tokenCommand(
+  args: string[],
+  io: CliIo,
+  fetchImpl: typeof fetch = fetch,
+): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    'state-dir': { type: 'string' },
+    claim: { type: 'string', multiple: true },
+  });
   if (values.help) {
     io.stdout(TOKEN_HELP);
     return EXIT.ok;
