@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { startEmbeddedApiServer, type EmbeddedApiServer } from '../apiserver/embedded-api-server.js';
 import { generateAttestationKeyPair } from '../attestation/index.js';
+import { parseAttestationPublicKeys } from '../attestation/attestation-keys.js';
+import { startController, type RunningController } from '../controller/controller-manager.js';
+import { createClientNodeKubeClient } from '../kube/client-node-kube-client.js';
+import { loadKubeConfig } from '../kube/load-kube-config.js';
 import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
@@ -42,6 +46,8 @@ export interface PlaygroundOptions {
   trustIssuers?: string[];
   /** Time between simulated replica steps. Default 250 ms. */
   rolloutStepMs?: number;
+  /** Run the controller. Default true (tests that drive their own controller turn it off). */
+  controller?: boolean;
   logger: Logger;
 }
 
@@ -67,6 +73,11 @@ export interface Playground {
   apiServer: EmbeddedApiServer;
   issuer: LocalOidcIssuer;
   receiver: RunningReceiver;
+  controller?: RunningController;
+  /** A KubeClient over HTTP to the playground's API server (what the receiver and controller use). */
+  kube: KubeClient;
+  /** Path of the receiver's attestation public key (what a controller verifies with). */
+  attestationPublicKeyPath: string;
   /** Stop everything; removes playground.json, keeps the data. */
   stop(): Promise<void>;
 }
@@ -159,15 +170,29 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         'attestation-key-file': keyPath,
       },
     );
+    // Receiver and controller reach the API server over HTTP through client-node, as in a cluster.
+    const httpKube = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: apiServer.kubeconfig() }));
     const receiverLogger = logger.child({ component: 'receiver' });
     const deps = await receiverDepsFromConfig(receiverConfig, {
-      kube,
+      kube: httpKube,
       logger: receiverLogger,
       evaluatePolicies,
       parseImageReference,
     });
     const receiver = await startReceiver({ listen: receiverConfig.listen }, deps);
     cleanups.unshift(() => receiver.close());
+
+    let controller: RunningController | undefined;
+    if (options.controller !== false) {
+      controller = await startController({
+        kube: httpKube,
+        attestationKeys: await parseAttestationPublicKeys(readFileSync(publicKeyPath, 'utf8')),
+        logger: logger.child({ component: 'controller' }),
+        pollMs: 250,
+        history: { ttlMs: 24 * 3600_000, limitPerWorkload: 20 },
+      });
+      cleanups.unshift(() => (controller as RunningController).stop());
+    }
 
     const secret = randomBytes(32).toString('hex');
     writePrivate(join(stateDir, 'control-secret'), secret);
@@ -202,6 +227,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       apiServer,
       issuer,
       receiver,
+      controller,
+      kube: httpKube,
+      attestationPublicKeyPath: publicKeyPath,
       stop() {
         stopped ??= (async () => {
           rmSync(infoPath, { force: true });
