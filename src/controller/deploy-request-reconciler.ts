@@ -448,19 +448,12 @@ export class DeployRequestReconciler {
     if (state.state === 'available') {
       run.status.completedAt = timestamp(this.now());
       if (rollingBack) {
-        this.condition(
-          run,
-          CONDITION.rolledBack,
-          'True',
-          REASON.rollbackComplete,
-          `restored ${(run.status.previousImages ?? []).map((i) => `${i.container}=${i.image}`).join(', ')}`,
-        );
         await this.finish(
           run,
           'RolledBack',
-          CONDITION.deployed,
+          CONDITION.rolledBack,
           REASON.rollbackComplete,
-          'the rollout failed and the previous images were restored',
+          `the rollout failed; restored ${(run.status.previousImages ?? []).map((i) => `${i.container}=${i.image}`).join(', ')}`,
         );
       } else {
         await this.finish(
@@ -590,7 +583,8 @@ export class DeployRequestReconciler {
     run.status.phase = phase;
     run.status.message = message;
     run.status.completedAt ??= timestamp(this.now());
-    this.condition(run, type, success ? 'True' : 'False', reason, message);
+    // The condition of the step that ended it: True for a success or a completed rollback.
+    this.condition(run, type, success || phase === 'RolledBack' ? 'True' : 'False', reason, message);
     this.condition(run, CONDITION.ready, success ? 'True' : 'False', reason, message);
     this.condition(run, CONDITION.reconciling, 'False', reason, message);
     this.condition(
