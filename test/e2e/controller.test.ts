@@ -28,10 +28,15 @@ describe('controller', () => {
     expect(done.status?.phase).toBe('Succeeded');
     expect(done.status?.previousImages).toEqual([{ container: 'web', image: 'ghcr.io/acme/web:1.0.0' }]);
     expect(done.status?.matchedPolicy).toBe('policy');
-    expect(done.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'RolloutComplete' });
+    expect(done.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'RolloutComplete',
+    });
     expect(await h.images('e2e-ok')).toEqual(['ghcr.io/acme/web:1.1.0']);
     const kubeconfig = h.playground.info.kubeconfig;
-    expect(await kubectlOk(kubeconfig, ['get', 'dr', '-n', 'e2e-ok'])).toMatch(new RegExp(`${name}\\s+Succeeded\\s+web\\s+ghcr\\.io/acme/web:1\\.1\\.0\\s+acme/web`));
+    expect(await kubectlOk(kubeconfig, ['get', 'dr', '-n', 'e2e-ok'])).toMatch(
+      new RegExp(`${name}\\s+Succeeded\\s+web\\s+ghcr\\.io/acme/web:1\\.1\\.0\\s+acme/web`),
+    );
     const described = await kubectlOk(kubeconfig, ['describe', 'dr', name, '-n', 'e2e-ok']);
     expect(described).toMatch(/Normal\s+Deploying/);
     expect(described).toMatch(/Normal\s+RolloutComplete/);
@@ -56,20 +61,35 @@ describe('controller', () => {
     expect(await h.images('e2e-manual-no')).toEqual(['ghcr.io/acme/web:1.0.0']);
     await h.scenario('e2e-manual-yes');
     await h.manual('e2e-manual-yes', 'by-hand');
-    expect((await h.waitFor('e2e-manual-yes', 'by-hand', ['Denied', 'Succeeded'])).status?.phase).toBe('Succeeded');
+    expect((await h.waitFor('e2e-manual-yes', 'by-hand', ['Denied', 'Succeeded'])).status?.phase).toBe(
+      'Succeeded',
+    );
   });
 
   test('forged GitHub identity: no attestation, or one made for another request, is Denied', async () => {
     await h.scenario('e2e-forged');
-    const github = { issuer: 'https://token.actions.githubusercontent.com', repository: 'acme/web', repositoryId: '100000001', repositoryOwner: 'acme', repositoryOwnerId: '100000000' };
+    const github = {
+      issuer: 'https://token.actions.githubusercontent.com',
+      repository: 'acme/web',
+      repositoryId: '100000001',
+      repositoryOwner: 'acme',
+      repositoryOwnerId: '100000000',
+    };
     await h.manual('e2e-forged', 'no-attestation', { source: { type: 'github-oidc', github } });
     const first = await h.waitFor('e2e-forged', 'no-attestation', ['Denied', 'Succeeded']);
     expect(first.status?.phase).toBe('Denied');
     expect(first.status?.message).toContain('request has no attestation');
     // Copy a genuine attestation from a request the receiver made onto a hand-made one.
     const real = await h.dispatch('e2e-forged', { target: 'web', image: 'ghcr.io/acme/web:1.2.0' });
-    const genuine = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, 'e2e-forged', String(real.body.name));
-    await h.manual('e2e-forged', 'stolen-attestation', { ...genuine?.spec, images: [{ container: 'web', image: 'ghcr.io/acme/web:6.6.6' }] });
+    const genuine = await h.kube.get<Request>(
+      RESOURCE_TYPES.deployRequests,
+      'e2e-forged',
+      String(real.body.name),
+    );
+    await h.manual('e2e-forged', 'stolen-attestation', {
+      ...genuine?.spec,
+      images: [{ container: 'web', image: 'ghcr.io/acme/web:6.6.6' }],
+    });
     const stolen = await h.waitFor('e2e-forged', 'stolen-attestation', ['Denied', 'Succeeded']);
     expect(stolen.status?.phase).toBe('Denied');
     expect(stolen.status?.message).toMatch(/attestation was made for another request|spec was changed/);
@@ -78,7 +98,11 @@ describe('controller', () => {
   test.each([
     ['Target', { target: { kind: 'Deployment' as const, name: 'api' } }, 'does not govern Deployment "api"'],
     ['Container', { images: [{ container: 'sidecar', image: 'ghcr.io/acme/web:2' }] }, 'container "sidecar"'],
-    ['ImageRepository', { images: [{ container: 'web', image: 'docker.io/evil/web:1' }] }, 'does not allow images from docker.io/evil/web'],
+    [
+      'ImageRepository',
+      { images: [{ container: 'web', image: 'docker.io/evil/web:1' }] },
+      'does not allow images from docker.io/evil/web',
+    ],
   ])('each denial reason is named: %s', async (condition, spec, message) => {
     const namespace = `e2e-deny-${condition.toLowerCase()}`;
     await h.scenario(namespace);
@@ -93,12 +117,26 @@ describe('controller', () => {
     await h.scenario('e2e-approval', { approval: { required: true, approvers: ['alice'] } });
     await h.manual('e2e-approval', 'gated');
     await h.waitFor('e2e-approval', 'gated', ['WaitingForApproval']);
-    await h.kube.patch(RESOURCE_TYPES.deployRequests, 'e2e-approval', 'gated', { metadata: { annotations: { 'keyless.dev/approved-by': 'alice' } } }, 'merge');
+    await h.kube.patch(
+      RESOURCE_TYPES.deployRequests,
+      'e2e-approval',
+      'gated',
+      { metadata: { annotations: { 'keyless.dev/approved-by': 'alice' } } },
+      'merge',
+    );
     const approved = await h.waitFor('e2e-approval', 'gated', ['Succeeded', 'Failed']);
     expect(approved.status?.approvedBy).toBe('alice');
-    await h.manual('e2e-approval', 'rejected', { images: [{ container: 'web', image: 'ghcr.io/acme/web:3.0.0' }] });
+    await h.manual('e2e-approval', 'rejected', {
+      images: [{ container: 'web', image: 'ghcr.io/acme/web:3.0.0' }],
+    });
     await h.waitFor('e2e-approval', 'rejected', ['WaitingForApproval']);
-    await h.kube.patch(RESOURCE_TYPES.deployRequests, 'e2e-approval', 'rejected', { metadata: { annotations: { 'keyless.dev/rejected-by': 'bob' } } }, 'merge');
+    await h.kube.patch(
+      RESOURCE_TYPES.deployRequests,
+      'e2e-approval',
+      'rejected',
+      { metadata: { annotations: { 'keyless.dev/rejected-by': 'bob' } } },
+      'merge',
+    );
     expect((await h.waitFor('e2e-approval', 'rejected', ['Rejected'])).status?.rejectedBy).toBe('bob');
     expect(await h.images('e2e-approval')).toEqual(['ghcr.io/acme/web:2.0.0']);
   });
@@ -112,23 +150,35 @@ describe('controller', () => {
     await h.manual('e2e-window', 'later');
     const waiting = await h.waitFor('e2e-window', 'later', ['Waiting']);
     expect(waiting.status?.waitingUntil).toMatch(new RegExp(`T${start}:00Z$`));
-    expect(waiting.status?.conditions?.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'False', reason: 'OutsideDeployWindow' });
+    expect(waiting.status?.conditions?.find((c) => c.type === 'Scheduled')).toMatchObject({
+      status: 'False',
+      reason: 'OutsideDeployWindow',
+    });
     expect(await h.images('e2e-window')).toEqual(['ghcr.io/acme/web:1.0.0']);
   });
 
   test('a failing rollout is rolled back to exactly the previous images', async () => {
     await h.scenario('e2e-rollback', {}, { progressDeadlineSeconds: 1 });
-    await h.manual('e2e-rollback', 'bad', { images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-1' }] });
+    await h.manual('e2e-rollback', 'bad', {
+      images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-1' }],
+    });
     const done = await h.waitFor('e2e-rollback', 'bad', ['RolledBack', 'Failed', 'Succeeded'], 20_000);
     expect(done.status?.phase).toBe('RolledBack');
-    expect(done.status?.conditions?.find((c) => c.type === 'Deployed')?.reason).toBe('ProgressDeadlineExceeded');
+    expect(done.status?.conditions?.find((c) => c.type === 'Deployed')?.reason).toBe(
+      'ProgressDeadlineExceeded',
+    );
     expect(await h.images('e2e-rollback')).toEqual(['ghcr.io/acme/web:1.0.0']);
   });
 
   test('a CronJob target gets its job template image set', async () => {
     await h.scenario('e2e-cron', {}, { kind: 'CronJob' });
-    await h.manual('e2e-cron', 'report', { target: { kind: 'CronJob', name: 'report' }, images: [{ container: 'report', image: 'ghcr.io/acme/report:2.0.0' }] });
-    expect((await h.waitFor('e2e-cron', 'report', ['Succeeded', 'Failed', 'Denied'])).status?.phase).toBe('Succeeded');
+    await h.manual('e2e-cron', 'report', {
+      target: { kind: 'CronJob', name: 'report' },
+      images: [{ container: 'report', image: 'ghcr.io/acme/report:2.0.0' }],
+    });
+    expect((await h.waitFor('e2e-cron', 'report', ['Succeeded', 'Failed', 'Denied'])).status?.phase).toBe(
+      'Succeeded',
+    );
     expect(await h.images('e2e-cron', 'CronJob', 'report')).toEqual(['ghcr.io/acme/report:2.0.0']);
   });
 });

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeployPolicySpec, DeployRequest, DeployRequestSpec } from '../../src/api/types.js';
 import { parseAttestationPublicKeys } from '../../src/attestation/attestation-keys.js';
-import { startController, type ControllerOptions, type RunningController } from '../../src/controller/controller-manager.js';
+import {
+  startController,
+  type ControllerOptions,
+  type RunningController,
+} from '../../src/controller/controller-manager.js';
 import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -20,58 +24,129 @@ export interface Harness {
   kube: KubeClient;
   controller(options?: Partial<ControllerOptions>): Promise<RunningController>;
   /** A namespace with a DeployPolicy `policy` and a Deployment `web` (image ghcr.io/acme/web:1.0.0). */
-  scenario(namespace: string, policy?: Partial<DeployPolicySpec>, workload?: Partial<{ kind: string; replicas: number; progressDeadlineSeconds: number }>): Promise<void>;
-  dispatch(namespace: string, body: Record<string, unknown>, claims?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
-  manual(namespace: string, name: string, spec?: Partial<DeployRequestSpec>, annotations?: Record<string, string>): Promise<Request>;
+  scenario(
+    namespace: string,
+    policy?: Partial<DeployPolicySpec>,
+    workload?: Partial<{ kind: string; replicas: number; progressDeadlineSeconds: number }>,
+  ): Promise<void>;
+  dispatch(
+    namespace: string,
+    body: Record<string, unknown>,
+    claims?: Record<string, string>,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  manual(
+    namespace: string,
+    name: string,
+    spec?: Partial<DeployRequestSpec>,
+    annotations?: Record<string, string>,
+  ): Promise<Request>;
   waitFor(namespace: string, name: string, phases: string[], timeoutMs?: number): Promise<Request>;
   images(namespace: string, kind?: string, name?: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export const WEB_POLICY: DeployPolicySpec = {
-  targets: [{ kind: 'Deployment', name: 'web', containers: ['web'] }, { kind: 'CronJob', name: 'report', containers: ['report'] }],
+  targets: [
+    { kind: 'Deployment', name: 'web', containers: ['web'] },
+    { kind: 'CronJob', name: 'report', containers: ['report'] },
+  ],
   subjects: [{ repositoryId: '100000001', repositoryOwnerId: '100000000' }],
   allowManual: true,
   images: { repositories: ['ghcr.io/acme/web', 'ghcr.io/acme/report'] },
 };
 
-function workloadObject(namespace: string, kind: string, replicas: number, progressDeadlineSeconds?: number): KubeObject {
-  const container = kind === 'CronJob' ? { name: 'report', image: 'ghcr.io/acme/report:1.0.0' } : { name: 'web', image: 'ghcr.io/acme/web:1.0.0' };
+function workloadObject(
+  namespace: string,
+  kind: string,
+  replicas: number,
+  progressDeadlineSeconds?: number,
+): KubeObject {
+  const container =
+    kind === 'CronJob'
+      ? { name: 'report', image: 'ghcr.io/acme/report:1.0.0' }
+      : { name: 'web', image: 'ghcr.io/acme/web:1.0.0' };
   const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } };
   if (kind === 'CronJob') {
-    return { apiVersion: 'batch/v1', kind, metadata: { name: 'report', namespace }, spec: { schedule: '0 * * * *', jobTemplate: { spec: { template } } } };
+    return {
+      apiVersion: 'batch/v1',
+      kind,
+      metadata: { name: 'report', namespace },
+      spec: { schedule: '0 * * * *', jobTemplate: { spec: { template } } },
+    };
   }
   return {
     apiVersion: 'apps/v1',
     kind,
     metadata: { name: 'web', namespace },
-    spec: { replicas, selector: { matchLabels: { app: 'web' } }, template, ...(progressDeadlineSeconds ? { progressDeadlineSeconds } : {}) },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template,
+      ...(progressDeadlineSeconds ? { progressDeadlineSeconds } : {}),
+    },
   };
 }
 
 export async function startHarness(): Promise<Harness> {
-  const playground = await startPlayground({ stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')), demo: false, controller: false, rolloutStepMs: 20, logger: silentLogger() });
+  const playground = await startPlayground({
+    stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
+    demo: false,
+    controller: false,
+    rolloutStepMs: 20,
+    logger: silentLogger(),
+  });
   const kube = playground.kube;
-  const attestationKeys = await parseAttestationPublicKeys(readFileSync(playground.attestationPublicKeyPath, 'utf8'));
+  const attestationKeys = await parseAttestationPublicKeys(
+    readFileSync(playground.attestationPublicKeyPath, 'utf8'),
+  );
   const controllers: RunningController[] = [];
   return {
     playground,
     kube,
     async controller(options = {}) {
-      const controller = await startController({ kube, attestationKeys, logger: silentLogger(), pollMs: 50, ...options });
+      const controller = await startController({
+        kube,
+        attestationKeys,
+        logger: silentLogger(),
+        pollMs: 50,
+        ...options,
+      });
       controllers.push(controller);
       return controller;
     },
     async scenario(namespace, policy = {}, workload = {}) {
-      await kube.create(RESOURCE_TYPES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-      await kube.create(RESOURCE_TYPES.deployPolicies, { apiVersion: 'keyless.dev/v1alpha1', kind: 'DeployPolicy', metadata: { name: 'policy', namespace }, spec: { ...WEB_POLICY, ...policy } });
+      await kube.create(RESOURCE_TYPES.namespaces, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      });
+      await kube.create(RESOURCE_TYPES.deployPolicies, {
+        apiVersion: 'keyless.dev/v1alpha1',
+        kind: 'DeployPolicy',
+        metadata: { name: 'policy', namespace },
+        spec: { ...WEB_POLICY, ...policy },
+      });
       const kind = workload.kind ?? 'Deployment';
-      const type = kind === 'CronJob' ? RESOURCE_TYPES.cronJobs : kind === 'StatefulSet' ? RESOURCE_TYPES.statefulSets : RESOURCE_TYPES.deployments;
-      await kube.create(type, workloadObject(namespace, kind, workload.replicas ?? 2, workload.progressDeadlineSeconds));
+      const type =
+        kind === 'CronJob'
+          ? RESOURCE_TYPES.cronJobs
+          : kind === 'StatefulSet'
+            ? RESOURCE_TYPES.statefulSets
+            : RESOURCE_TYPES.deployments;
+      await kube.create(
+        type,
+        workloadObject(namespace, kind, workload.replicas ?? 2, workload.progressDeadlineSeconds),
+      );
     },
     async dispatch(namespace, body, claims = {}) {
       const token = await playground.issuer.mint(
-        { repository: 'acme/web', repository_id: '100000001', repository_owner: 'acme', repository_owner_id: '100000000', ...claims },
+        {
+          repository: 'acme/web',
+          repository_id: '100000001',
+          repository_owner: 'acme',
+          repository_owner_id: '100000000',
+          ...claims,
+        },
         { audience: playground.info.audience },
       );
       const response = await fetch(`${playground.receiver.url}/v1/dispatch`, {
@@ -86,7 +161,12 @@ export async function startHarness(): Promise<Harness> {
         apiVersion: 'keyless.dev/v1alpha1',
         kind: 'DeployRequest',
         metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
-        spec: { target: { kind: 'Deployment', name: 'web' }, images: [{ container: 'web', image: 'ghcr.io/acme/web:2.0.0' }], source: { type: 'kubernetes' }, ...spec },
+        spec: {
+          target: { kind: 'Deployment', name: 'web' },
+          images: [{ container: 'web', image: 'ghcr.io/acme/web:2.0.0' }],
+          source: { type: 'kubernetes' },
+          ...spec,
+        },
       } as Request);
     },
     async waitFor(namespace, name, phases, timeoutMs = 15_000) {
@@ -97,13 +177,19 @@ export async function startHarness(): Promise<Harness> {
         if (last?.status?.phase && phases.includes(last.status.phase)) return last;
         await new Promise((r) => setTimeout(r, 40));
       }
-      throw new Error(`${namespace}/${name} did not reach ${phases.join('|')}: phase ${last?.status?.phase} (${last?.status?.message})`);
+      throw new Error(
+        `${namespace}/${name} did not reach ${phases.join('|')}: phase ${last?.status?.phase} (${last?.status?.message})`,
+      );
     },
     async images(namespace, kind = 'Deployment', name = 'web') {
       const type = kind === 'CronJob' ? RESOURCE_TYPES.cronJobs : RESOURCE_TYPES.deployments;
       const workload = await kube.get<KubeObject>(type, namespace, name);
       const spec = workload?.spec as Record<string, unknown>;
-      const template = (kind === 'CronJob' ? ((spec.jobTemplate as Record<string, unknown>).spec as Record<string, unknown>).template : spec.template) as { spec: { containers: Array<{ image: string }> } };
+      const template = (
+        kind === 'CronJob'
+          ? ((spec.jobTemplate as Record<string, unknown>).spec as Record<string, unknown>).template
+          : spec.template
+      ) as { spec: { containers: Array<{ image: string }> } };
       return template.spec.containers.map((c) => c.image);
     },
     async close() {
