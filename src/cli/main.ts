@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../receiver/index.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
+import { approvalCommand } from './commands/approval-command.js';
 import { playgroundCommand } from './commands/playground-command.js';
 import { runCommand } from './commands/run-command.js';
 import { tokenCommand } from './commands/token-command.js';
@@ -19,7 +20,9 @@ Deploy to Kubernetes from GitHub Actions with OIDC identity instead of repositor
 Commands:
   playground   Run a local playground (embedded API server, OIDC issuer, receiver): no cluster needed
   token        Mint a token from a running playground's issuer
-  run          Run the receiver in a cluster (run --receiver)
+  run          Run the receiver and/or the controller in a cluster (run --receiver --controller)
+  approve      Approve a DeployRequest that waits for approval
+  reject       Reject a DeployRequest that waits for approval
   help         Show help for a command: keyless-deploy help <command>
 
 Options:
@@ -38,6 +41,8 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   playground: playgroundCommand,
   token: tokenCommand,
   run: runCommand,
+  approve: approvalCommand('approve'),
+  reject: approvalCommand('reject'),
 };
 
 function version(): string {

@@ -14,7 +14,7 @@ describe('keyless-deploy CLI', () => {
   });
 
   test('every command has --help with an example', async () => {
-    for (const command of ['playground', 'token', 'run']) {
+    for (const command of ['playground', 'token', 'run', 'approve', 'reject']) {
       const io = testIo();
       expect(await main([command, '--help'], io)).toBe(0);
       expect(io.out()).toContain(`Usage: keyless-deploy ${command}`);
@@ -37,7 +37,7 @@ describe('keyless-deploy CLI', () => {
     [['__proto__'], 'unknown command "__proto__"'],
     [['playground', '--bogus'], "Unknown option '--bogus'"],
     [['token', 'extra'], 'unexpected argument extra'],
-    [['run'], 'choose a component: --receiver'],
+    [['run'], 'choose a component: --receiver and/or --controller'],
   ])('usage errors exit 2 with a clear message: %j', async (argv, message) => {
     const io = testIo();
     expect(await main(argv, io)).toBe(2);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAttestationPublicKeys } from '../../src/attestation/attestation-keys.js';
 import { startController, type RunningController } from '../../src/controller/controller-manager.js';
-import type { KubeClient } from '../../src/kube/kube-client.js';
+import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -16,8 +16,9 @@ let keys: Awaited<ReturnType<typeof parseAttestationPublicKeys>>;
 function countingKube(kube: KubeClient, applied: Array<{ workload: string; body: string }>): KubeClient {
   return {
     ...kube,
-    async patch(type, namespace, name, patch, patchType, options) {
-      const result = await kube.patch(type, namespace, name, patch, patchType, options);
+    async patch<T extends KubeObject>(...args: Parameters<KubeClient['patch']>): Promise<T> {
+      const [type, namespace, name, patch, patchType, options] = args;
+      const result = await kube.patch<T>(type, namespace, name, patch, patchType, options);
       if (type.group === 'apps' || type.group === 'batch')
         applied.push({ workload: `${namespace}/${name}`, body: JSON.stringify(patch) });
       return result;
@@ -231,7 +232,6 @@ describe('controller resilience', () => {
         for (let r = 0; r < perWorkload; r++)
           expect(patchesFor(applied, `faults-${w}/r${r}`)).toBeLessThanOrEqual(1);
       }
-      // eslint-disable-next-line no-console -- the figures are part of what this test shows
       console.log(
         `faults injected: ${JSON.stringify(faults.counters)}; workload patches applied: ${applied.length}`,
       );

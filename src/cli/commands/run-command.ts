@@ -1,4 +1,7 @@
-/** `keyless-deploy run`: run the in-cluster components (the receiver; the controller is added by issue 4). */
+/** `keyless-deploy run`: run the in-cluster components, the receiver and/or the controller. */
+import { loadAttestationPublicKeys } from '../../attestation/attestation-keys.js';
+import { CONTROLLER_SETTINGS, loadControllerConfig } from '../../controller/controller-config.js';
+import { startController, type RunningController } from '../../controller/controller-manager.js';
 import { createKubeClient } from '../../kube/load-kube-config.js';
 import { createLogger } from '../../observability/logger.js';
 import { evaluatePolicies, parseImageReference } from '../../policy/index.js';
@@ -7,34 +10,45 @@ import {
   receiverDepsFromConfig,
   RECEIVER_SETTINGS,
   startReceiver,
+  type RunningReceiver,
 } from '../../receiver/index.js';
 import { EXIT, UsageError, type CliIo } from '../cli-io.js';
 import { parseFlags, type OptionSpec } from '../parse-args.js';
 
-const receiverOptions: OptionSpec = Object.fromEntries(
-  Object.values(RECEIVER_SETTINGS).map((setting) => [setting.flag, { type: 'string' as const }]),
+type Setting = { flag: string; env: string; default: string | undefined };
+
+const settingOptions: OptionSpec = Object.fromEntries(
+  [...Object.values(RECEIVER_SETTINGS), ...Object.values(CONTROLLER_SETTINGS)].map((setting) => [
+    setting.flag,
+    { type: 'string' as const },
+  ]),
 );
 
-export const RUN_HELP = `Usage: keyless-deploy run --receiver [options]
+const describe = (settings: Record<string, Setting>): string =>
+  Object.values(settings)
+    .map((s) => `  --${s.flag.padEnd(30)} [${s.env}]${s.default ? ` default ${s.default}` : ''}`)
+    .join('\n');
 
-Runs the receiver: verifies GitHub Actions OIDC tokens and records DeployRequests. Every option is
-also an environment variable (in brackets); flags win. A missing or invalid setting stops start-up
-with a message naming it (exit code 2). See docs/configuration.md.
+export const RUN_HELP = `Usage: keyless-deploy run [--receiver] [--controller] [options]
 
-Components:
-  --receiver                       Run the receiver (HTTP API: /v1/dispatch, /v1/requests, /healthz, /readyz, /metrics)
+Runs the in-cluster components. Every option is also an environment variable (in brackets); flags
+win. A missing or invalid setting stops start-up with a message naming it (exit code 2). Stops
+gracefully on SIGTERM/SIGINT. See docs/configuration.md.
+
+Components (one or both):
+  --receiver      Verify GitHub Actions OIDC tokens, record DeployRequests (HTTP API)
+  --controller    Reconcile DeployRequests against DeployPolicies, deploy, roll back
 
 Receiver options:
-${Object.values(RECEIVER_SETTINGS)
-  .map(
-    (s) =>
-      `  --${s.flag.padEnd(30)} [${s.env}]${s.default !== undefined && s.default !== '' ? ` default ${s.default}` : ''}`,
-  )
-  .join('\n')}
+${describe(RECEIVER_SETTINGS)}
 
-Example:
+Controller options:
+${describe(CONTROLLER_SETTINGS)}
+
+Examples:
   KEYLESS_OIDC_AUDIENCE=https://deploy.example.com KEYLESS_ATTESTATION_KEY_FILE=/keys/attestation.pem \\
     keyless-deploy run --receiver --listen 0.0.0.0:8080
+  KEYLESS_ATTESTATION_PUBLIC_KEY_FILE=/keys/attestation.pub keyless-deploy run --controller
 `;
 
 /** Run the run command until SIGINT/SIGTERM. */
@@ -42,31 +56,60 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, {
     receiver: { type: 'boolean' },
     controller: { type: 'boolean' },
-    ...receiverOptions,
+    ...settingOptions,
   });
   if (values.help) {
     io.stdout(RUN_HELP);
     return EXIT.ok;
   }
-  if (values.controller)
-    throw new UsageError('--controller is not available in this version (see issue 4); run --receiver');
-  if (!values.receiver) throw new UsageError('choose a component: --receiver');
+  if (!values.receiver && !values.controller)
+    throw new UsageError('choose a component: --receiver and/or --controller');
   const logger = createLogger({ name: 'keyless-deploy', level: io.env.KEYLESS_LOG_LEVEL ?? 'info' });
-  const config = loadReceiverConfig(io.env, values);
-  const kube = createKubeClient(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {});
-  const deps = await receiverDepsFromConfig(config, {
-    kube,
-    logger: logger.child({ component: 'receiver' }),
-    evaluatePolicies,
-    parseImageReference,
-  });
-  const receiver = await startReceiver(
-    { listen: config.listen, shutdownTimeoutSeconds: config.shutdownTimeoutSeconds },
-    deps,
-  );
+  // Validate every setting before starting anything.
+  const receiverConfig = values.receiver ? loadReceiverConfig(io.env, values) : undefined;
+  const controllerConfig = values.controller ? loadControllerConfig(io.env, values) : undefined;
+  const kubeconfig = receiverConfig?.kubeconfig ?? controllerConfig?.kubeconfig;
+  const kube = createKubeClient(kubeconfig ? { kubeconfigPath: kubeconfig } : {});
+
+  let receiver: RunningReceiver | undefined;
+  let controller: RunningController | undefined;
+  if (receiverConfig) {
+    const deps = await receiverDepsFromConfig(receiverConfig, {
+      kube,
+      logger: logger.child({ component: 'receiver' }),
+      evaluatePolicies,
+      parseImageReference,
+    });
+    receiver = await startReceiver(
+      { listen: receiverConfig.listen, shutdownTimeoutSeconds: receiverConfig.shutdownTimeoutSeconds },
+      deps,
+    );
+  }
+  if (controllerConfig) {
+    controller = await startController({
+      kube,
+      attestationKeys: await loadAttestationPublicKeys(controllerConfig.attestationPublicKeyFile),
+      logger: logger.child({ component: 'controller' }),
+      concurrency: controllerConfig.concurrency,
+      listen: controllerConfig.metricsListen,
+      leaderElection: controllerConfig.leaderElection
+        ? {
+            namespace: controllerConfig.leaderElectionNamespace,
+            name: controllerConfig.leaderElectionName,
+            identity: io.env.POD_NAME,
+          }
+        : undefined,
+      history: {
+        ttlMs: controllerConfig.historyTtlSeconds * 1000,
+        limitPerWorkload: controllerConfig.historyLimit,
+      },
+    });
+    logger.info({ health: controller.url }, 'controller running');
+  }
   const signal = await io.stopSignal;
   logger.info({ signal }, 'shutting down');
-  await receiver.close();
+  await receiver?.close();
+  await controller?.stop();
   logger.info('stopped');
   return EXIT.ok;
 }
