@@ -244,16 +244,16 @@ describe('authorisation and the API server', () => {
     const { body } = await expectRefused(
       h.dispatch(goodBody(), token),
       403,
-      /admits this request: subjects: /,
+      /admits this request: Subject: /,
     );
-    expect(body.details).toEqual([{ policy: 'web', condition: 'subjects', message: expect.any(String) }]);
+    expect(body.details).toEqual([{ policy: 'web', condition: 'Subject', message: expect.any(String) }]);
   });
 
   test('an image from a repository the policy does not allow: 403', async () => {
     await expectRefused(
       h.dispatch(goodBody({ image: `docker.io/evil/web@${DIGEST}` }), await h.token()),
       403,
-      /images: /,
+      /ImageRepository: /,
     );
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { HttpError, parseDispatchBody } from '../../src/receiver/index.js';
-import { parseImageReference } from './support/policy-functions.js';
+import { parseImageReference } from '../../src/policy/index.js';
 
 const D = `sha256:${'b'.repeat(64)}`;
 const parse = (body: unknown) => parseDispatchBody(body, parseImageReference);
@@ -20,7 +20,7 @@ test('native shape: target forms, single image defaults to the container named l
     namespace: 'shop',
     target: { kind: 'Deployment', name: 'web' },
     images: [{ container: 'web', image: `ghcr.io/acme/web@${D}` }],
-    parsedImages: [{ registry: 'ghcr.io', repository: 'acme/web', digest: D }],
+    parsedImages: [{ registry: 'ghcr.io', repository: 'ghcr.io/acme/web', digest: D }],
   });
   expect(
     parse({

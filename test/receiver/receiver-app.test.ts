@@ -119,7 +119,7 @@ async function startHarnessSharingIssuer(
   const { startReceiver } = await import('../../src/receiver/index.js');
   const { parseAttestationPrivateKey, generateAttestationKeyPair } =
     await import('../../src/attestation/index.js');
-  const { evaluatePolicies, parseImageReference } = await import('./support/policy-functions.js');
+  const { evaluatePolicies, parseImageReference } = await import('../../src/policy/index.js');
   const receiver = await startReceiver(
     { listen: { host: '127.0.0.1', port: 0 } },
     {

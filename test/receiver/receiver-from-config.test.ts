@@ -7,7 +7,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startLocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
 import { loadReceiverConfig, receiverDepsFromConfig, startReceiver } from '../../src/receiver/index.js';
 import { createMemoryKube } from './support/memory-kube.js';
-import { evaluatePolicies, parseImageReference } from './support/policy-functions.js';
+import { evaluatePolicies, parseImageReference } from '../../src/policy/index.js';
 import { goodBody, seedPolicy } from './support/harness.js';
 
 test('config -> dependencies -> running receiver; insecure issuer logged loudly; key never logged', async () => {

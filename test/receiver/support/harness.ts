@@ -14,7 +14,7 @@ import { createMetrics, type Metrics } from '../../../src/observability/metrics.
 import { createTokenVerifier, type TokenVerifier } from '../../../src/oidc/index.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../../src/playground/oidc-issuer.js';
 import { startReceiver, type ReceiverDeps, type RunningReceiver } from '../../../src/receiver/index.js';
-import { evaluatePolicies, parseImageReference } from './policy-functions.js';
+import { evaluatePolicies, parseImageReference } from '../../../src/policy/index.js';
 
 export const AUDIENCE = 'keyless-deploy-test';
 
