@@ -10,10 +10,18 @@ import { parse } from 'yaml';
 import { DEPLOY_PHASES, WORKLOAD_KINDS } from '../../src/api/types.js';
 import { PROJECT_ROOT } from '../support/kubectl.js';
 
-type Schema = { properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; additionalProperties?: Schema };
+type Schema = {
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  enum?: unknown[];
+  additionalProperties?: Schema;
+};
 
 function rootSchema(file: string): Schema {
-  const crd = parse(readFileSync(join(PROJECT_ROOT, 'crds', file), 'utf8')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: Schema } }> } };
+  const crd = parse(readFileSync(join(PROJECT_ROOT, 'crds', file), 'utf8')) as {
+    spec: { versions: Array<{ schema: { openAPIV3Schema: Schema } }> };
+  };
   return crd.spec.versions[0]?.schema.openAPIV3Schema as Schema;
 }
 
@@ -28,13 +36,19 @@ function at(schema: Schema, path: string): Schema {
 
 /** Interface name -> its properties and whether each is optional. */
 function interfaces(): Map<string, Map<string, boolean>> {
-  const source = ts.createSourceFile('types.ts', readFileSync(join(PROJECT_ROOT, 'src', 'api', 'types.ts'), 'utf8'), ts.ScriptTarget.Latest, true);
+  const source = ts.createSourceFile(
+    'types.ts',
+    readFileSync(join(PROJECT_ROOT, 'src', 'api', 'types.ts'), 'utf8'),
+    ts.ScriptTarget.Latest,
+    true,
+  );
   const result = new Map<string, Map<string, boolean>>();
   source.forEachChild((node) => {
     if (!ts.isInterfaceDeclaration(node)) return;
     const members = new Map<string, boolean>();
     for (const member of node.members) {
-      if (ts.isPropertySignature(member) && member.name && ts.isIdentifier(member.name)) members.set(member.name.text, member.questionToken !== undefined);
+      if (ts.isPropertySignature(member) && member.name && ts.isIdentifier(member.name))
+        members.set(member.name.text, member.questionToken !== undefined);
     }
     result.set(node.name.text, members);
   });
@@ -69,17 +83,22 @@ const MIRRORS: Array<[string, Schema]> = [
 describe('src/api/types.ts agrees with crds/', () => {
   const declared = interfaces();
 
-  test.each(MIRRORS.map(([name, schema]) => [name, schema] as const))('%s has exactly the schema fields, optional where the schema does not require them', (name, schema) => {
-    const members = declared.get(name);
-    expect(members).toBeDefined();
-    const schemaFields = Object.keys(schema.properties ?? {}).sort();
-    expect([...(members?.keys() ?? [])].sort()).toEqual(schemaFields);
-    const required = new Set(schema.required ?? []);
-    for (const [field, optional] of members ?? []) {
-      // Required in the schema <=> required in the type. (Defaulted fields are optional in both.)
-      expect(`${name}.${field} ${optional ? 'optional' : 'required'}`).toBe(`${name}.${field} ${required.has(field) ? 'required' : 'optional'}`);
-    }
-  });
+  test.each(MIRRORS.map(([name, schema]) => [name, schema] as const))(
+    '%s has exactly the schema fields, optional where the schema does not require them',
+    (name, schema) => {
+      const members = declared.get(name);
+      expect(members).toBeDefined();
+      const schemaFields = Object.keys(schema.properties ?? {}).sort();
+      expect([...(members?.keys() ?? [])].sort()).toEqual(schemaFields);
+      const required = new Set(schema.required ?? []);
+      for (const [field, optional] of members ?? []) {
+        // Required in the schema <=> required in the type. (Defaulted fields are optional in both.)
+        expect(`${name}.${field} ${optional ? 'optional' : 'required'}`).toBe(
+          `${name}.${field} ${required.has(field) ? 'required' : 'optional'}`,
+        );
+      }
+    },
+  );
 
   test('enums agree: phases and workload kinds', () => {
     expect(at(request, 'status.phase').enum).toEqual([...DEPLOY_PHASES]);

@@ -243,3 +243,33 @@ describe('controller resilience', () => {
     }
   }, 60_000);
 });
+
+describe('controller health and metrics (the only controller running)', () => {
+  test('/healthz, /readyz and /metrics (queue depth, reconcile duration, requests by phase, deploys by outcome)', async () => {
+    const controller = await h.controller({ listen: { host: '127.0.0.1', port: 0 } });
+    expect((await fetch(`${controller.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${controller.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toContain('leader');
+    await h.scenario('e2e-metrics');
+    await h.manual('e2e-metrics', 'measured');
+    await h.waitFor('e2e-metrics', 'measured', ['Succeeded']);
+    const metrics = await (await fetch(`${controller.url}/metrics`)).text();
+    for (const name of [
+      'keyless_controller_queue_depth',
+      'keyless_controller_reconcile_duration_seconds_bucket',
+      'keyless_controller_deploys_total',
+      'keyless_controller_transitions_total',
+    ]) {
+      expect(metrics).toContain(name);
+    }
+    expect(metrics).toMatch(/keyless_controller_deploys_total\{outcome="succeeded"\} [1-9]/);
+    await controller.stop();
+    expect(
+      await fetch(`${controller.url}/healthz`).then(
+        () => 'answered',
+        () => 'closed',
+      ),
+    ).toBe('closed');
+  });
+});

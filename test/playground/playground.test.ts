@@ -87,9 +87,28 @@ describe('keyless-deploy playground', () => {
     });
     expect(object.spec.source.attestation).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(JSON.stringify(object)).not.toContain(token);
+    // The playground's controller deploys it: the demo Deployment ends up running the new image.
+    await kubectlOk(info.kubeconfig, [
+      'wait',
+      '--for=jsonpath={.status.phase}=Succeeded',
+      `dr/${created.name}`,
+      '-n',
+      'demo',
+      '--timeout=20s',
+    ]);
+    const image = await kubectlOk(info.kubeconfig, [
+      'get',
+      'deployment',
+      'web',
+      '-n',
+      'demo',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ]);
+    expect(image).toBe('ghcr.io/acme/web:1.1.0');
     const table = await kubectlOk(info.kubeconfig, ['get', 'dr', '-n', 'demo']);
     expect(table).toMatch(
-      new RegExp(`${created.name}\\s+\\S+\\s+web\\s+ghcr\\.io/acme/web:1\\.1\\.0\\s+acme/web`),
+      new RegExp(`${created.name}\\s+Succeeded\\s+web\\s+ghcr\\.io/acme/web:1\\.1\\.0\\s+acme/web`),
     );
   });
 
