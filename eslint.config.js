@@ -2,9 +2,23 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/', 'action/dist/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-smoke/',
+      'node_modules/',
+      '.tools/',
+      'coverage/',
+      'action/dist/',
+      '.playground/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    files: ['scripts/**/*.mjs', '*.js'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

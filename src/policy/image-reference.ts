@@ -60,8 +60,10 @@ export function parseImageReference(reference: string): ImageReference {
     if (!match) throw new ImageReferenceError(`invalid digest "${digest}"`);
     const [, algorithm, hex] = match as unknown as [string, string, string];
     // Only registered OCI digest algorithms: anything else (md5, ...) could not pin content safely.
-    if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) throw new ImageReferenceError(`unsupported digest algorithm "${algorithm}"`);
-    if (algorithm === 'sha384' && !/^[a-f0-9]{96}$/.test(hex)) throw new ImageReferenceError('a sha384 digest must be 96 lower-case hex characters');
+    if (!['sha256', 'sha384', 'sha512'].includes(algorithm))
+      throw new ImageReferenceError(`unsupported digest algorithm "${algorithm}"`);
+    if (algorithm === 'sha384' && !/^[a-f0-9]{96}$/.test(hex))
+      throw new ImageReferenceError('a sha384 digest must be 96 lower-case hex characters');
     if (algorithm === 'sha256' && !/^[a-f0-9]{64}$/.test(hex))
       throw new ImageReferenceError('a sha256 digest must be 64 lower-case hex characters');
     if (algorithm === 'sha512' && !/^[a-f0-9]{128}$/.test(hex))
