@@ -295,4 +295,6 @@ export const LABELS = {
   targetName: 'keyless.dev/target-name',
   /** On a DeployRequest: the source repository id. */
   repositoryId: 'keyless.dev/repository-id',
+  /** On a DeployRequest from a token: a hash of issuer and jti, to find other requests of the same token. */
+  tokenHash: 'keyless.dev/token-hash',
 } as const;

@@ -19,6 +19,7 @@ export const CONDITION = {
 /** Reasons (CamelCase constants). */
 export const REASON = {
   attestationInvalid: 'AttestationInvalid',
+  tokenReused: 'TokenReused',
   policyDenied: 'PolicyDenied',
   policyAllowed: 'PolicyAllowed',
   waitingForApproval: 'WaitingForApproval',

@@ -8,6 +8,7 @@
  */
 import {
   ANNOTATIONS,
+  LABELS,
   TERMINAL_PHASES,
   type ContainerImage,
   type DeployPhase,
@@ -118,6 +119,13 @@ function isNewer(a: Request, b: Request): boolean {
   return ta !== tb ? ta > tb : (a.metadata.name ?? '') > (b.metadata.name ?? '');
 }
 
+/** Total order of requests: creationTimestamp, then namespace, then name. */
+function comesFirst(a: Request, b: Request): boolean {
+  const key = (r: Request): string =>
+    `${r.metadata.creationTimestamp ?? ''}/${r.metadata.namespace ?? ''}/${r.metadata.name ?? ''}`;
+  return key(a) < key(b);
+}
+
 /** Reconciles one DeployRequest at a time (the queue guarantees one in flight per key). */
 export class DeployRequestReconciler {
   private readonly lock = new KeyedLock();
@@ -175,6 +183,39 @@ export class DeployRequestReconciler {
       return stop();
     }
     run.identity = source.github;
+    // A token deploys once: the receiver's names make that so within a namespace; across
+    // namespaces the earliest request of a token wins and later ones are denied.
+    const tokenHash = run.request.metadata.labels?.[LABELS.tokenHash];
+    const github = source.github;
+    if (tokenHash && github?.tokenId) {
+      const sameToken = (
+        await this.deps.kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined, {
+          labelSelector: `${LABELS.tokenHash}=${tokenHash}`,
+        })
+      ).items.filter(
+        (other) =>
+          other.metadata.uid !== run.request.metadata.uid &&
+          other.spec.source.github?.tokenId === github.tokenId &&
+          other.spec.source.github?.issuer === github.issuer &&
+          // The other wins when it already moved past Pending, or when it comes first in
+          // (creationTimestamp, namespace, name) order; requests denied for reuse never win.
+          other.status?.conditions?.find((c) => c.type === CONDITION.authorized)?.reason !==
+            REASON.tokenReused &&
+          ((other.status?.phase !== undefined && other.status.phase !== 'Pending') ||
+            comesFirst(other, run.request)),
+      );
+      const first = sameToken[0];
+      if (first) {
+        await this.finish(
+          run,
+          'Denied',
+          CONDITION.authorized,
+          REASON.tokenReused,
+          `the same token already created DeployRequest ${first.metadata.namespace}/${first.metadata.name}; a token deploys once`,
+        );
+        return stop();
+      }
+    }
     return NEXT;
   }
 

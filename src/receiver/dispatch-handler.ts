@@ -22,7 +22,7 @@ import type { ReceiverContext } from './receiver-context.js';
 import { deriveRequestName } from './request-name.js';
 
 /** Label carrying the token-derived hash of the request name (issuer + jti). */
-export const TOKEN_HASH_LABEL = 'keyless.dev/token-hash';
+export const TOKEN_HASH_LABEL = LABELS.tokenHash;
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
