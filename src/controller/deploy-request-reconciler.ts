@@ -506,9 +506,7 @@ export class DeployRequestReconciler {
           'Normal',
         );
       }
-      this.deps.metrics
-        ?.counter('controller_deploys_total', 'Finished deploys by outcome.', ['outcome'])
-        .inc({ outcome: rollingBack ? 'rolled_back' : 'succeeded' });
+      this.countDeploy(rollingBack ? 'rolled_back' : 'succeeded');
       return stop();
     }
     if (state.state === 'progressing' && !timedOut) {
@@ -531,9 +529,7 @@ export class DeployRequestReconciler {
         REASON.rollbackFailed,
         `the rollback did not complete either: ${detail}`,
       );
-      this.deps.metrics
-        ?.counter('controller_deploys_total', 'Finished deploys by outcome.', ['outcome'])
-        .inc({ outcome: 'failed' });
+      this.countDeploy('failed');
       return stop();
     }
     if (!settings.rollbackOnFailure) {
@@ -545,9 +541,7 @@ export class DeployRequestReconciler {
         reason,
         `${detail}; rollbackOnFailure is false, the new images stay`,
       );
-      this.deps.metrics
-        ?.counter('controller_deploys_total', 'Finished deploys by outcome.', ['outcome'])
-        .inc({ outcome: 'failed' });
+      this.countDeploy('failed');
       return stop();
     }
     // Write-ahead again: RollingBack with no deployedGeneration, then the rollback patch.
@@ -676,6 +670,12 @@ export class DeployRequestReconciler {
     run.request = written;
     run.status = structuredClone(written.status ?? {});
     await this.deps.afterStatusWrite?.(written);
+  }
+
+  private countDeploy(outcome: 'succeeded' | 'rolled_back' | 'failed'): void {
+    this.deps.metrics
+      ?.counter('controller_deploys_total', 'Finished deploys by outcome.', ['outcome'])
+      .inc({ outcome });
   }
 
   private assertLeading(): void {

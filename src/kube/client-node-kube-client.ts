@@ -150,7 +150,8 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       object: T,
       options: WriteOptions = {},
     ): Promise<T> {
-      const body = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
+      // The object's own apiVersion/kind win, so a mismatch reaches the API server and is refused there.
+      const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
       if (type.group === '') {
         return (await call(() =>
           objects.create(body as KubernetesObject, undefined, undefined, options.fieldManager),
@@ -227,7 +228,8 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       object: T,
       options: WriteOptions = {},
     ): Promise<T> {
-      const body = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
+      // The object's own apiVersion/kind win, so a mismatch reaches the API server and is refused there.
+      const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
       const name = object.metadata.name ?? '';
       if (type.group === '') {
         if (options.subresource)

@@ -122,6 +122,32 @@ describe('kubectl against the embedded API server', () => {
     expect(wide).toMatch(/manual-1\s+<none>\s+Deployment\s+web/);
   });
 
+  test('server-side apply of Namespace, Deployment and DeployPolicy manifests, and a field conflict', async () => {
+    const applied = await k(
+      ['apply', '--server-side', '--force-conflicts', '-f', '-'],
+      `${NAMESPACE_AND_DEPLOYMENT}\n---\n${POLICY}`,
+    );
+    expect(applied).toContain('namespace/shop serverside-applied');
+    expect(applied).toContain('deployment.apps/web serverside-applied');
+    expect(applied).toContain('deploypolicy.keyless.dev/web serverside-applied');
+    const managers = JSON.parse(
+      await k(['get', 'deployment', 'web', '-n', 'shop', '-o', 'json', '--show-managed-fields']),
+    ).metadata.managedFields;
+    expect(
+      managers.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`),
+    ).toContain('kubectl/Apply');
+    // Another manager applying a different value for a field kubectl owns is a conflict.
+    const conflicting = NAMESPACE_AND_DEPLOYMENT.split('---')[1]?.replace('replicas: 2', 'replicas: 5') ?? '';
+    const result = await kubectl(
+      config,
+      ['apply', '--server-side', '--field-manager', 'someone-else', '-f', '-'],
+      { input: conflicting },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('conflict');
+    expect(await k(['get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}'])).toBe('2');
+  });
+
   test('an invalid DeployRequest is refused with the schema messages and nothing is stored', async () => {
     const bad = `
 apiVersion: keyless.dev/v1alpha1

@@ -170,6 +170,15 @@ describe('controller', () => {
     expect(await h.images('e2e-rollback')).toEqual(['ghcr.io/acme/web:1.0.0']);
   });
 
+  test.each(['StatefulSet', 'DaemonSet'] as const)('a %s rollout is followed to the end', async (kind) => {
+    const namespace = `e2e-${kind.toLowerCase()}`;
+    await h.scenario(namespace, { targets: [{ kind, name: 'web', containers: ['web'] }] }, { kind });
+    await h.manual(namespace, 'roll', { target: { kind, name: 'web' } });
+    const done = await h.waitFor(namespace, 'roll', ['Succeeded', 'Failed', 'Denied']);
+    expect(`${done.status?.phase}: ${done.status?.message}`).toMatch(/^Succeeded/);
+    expect(await h.images(namespace, kind)).toEqual(['ghcr.io/acme/web:2.0.0']);
+  });
+
   test('a CronJob target gets its job template image set', async () => {
     await h.scenario('e2e-cron', {}, { kind: 'CronJob' });
     await h.manual('e2e-cron', 'report', {

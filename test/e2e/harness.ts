@@ -5,7 +5,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeployPolicySpec, DeployRequest, DeployRequestSpec } from '../../src/api/types.js';
+import type {
+  DeployPolicySpec,
+  DeployRequest,
+  DeployRequestSpec,
+  WorkloadKind,
+} from '../../src/api/types.js';
 import { parseAttestationPublicKeys } from '../../src/attestation/attestation-keys.js';
 import {
   startController,
@@ -13,7 +18,7 @@ import {
   type RunningController,
 } from '../../src/controller/controller-manager.js';
 import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
-import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
+import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
 
@@ -79,7 +84,7 @@ function workloadObject(
     kind,
     metadata: { name: 'web', namespace },
     spec: {
-      replicas,
+      ...(kind === 'DaemonSet' ? {} : { replicas }),
       selector: { matchLabels: { app: 'web' } },
       template,
       ...(progressDeadlineSeconds ? { progressDeadlineSeconds } : {}),
@@ -127,12 +132,7 @@ export async function startHarness(): Promise<Harness> {
         spec: { ...WEB_POLICY, ...policy },
       });
       const kind = workload.kind ?? 'Deployment';
-      const type =
-        kind === 'CronJob'
-          ? RESOURCE_TYPES.cronJobs
-          : kind === 'StatefulSet'
-            ? RESOURCE_TYPES.statefulSets
-            : RESOURCE_TYPES.deployments;
+      const type = workloadResourceType(kind as WorkloadKind);
       await kube.create(
         type,
         workloadObject(namespace, kind, workload.replicas ?? 2, workload.progressDeadlineSeconds),
@@ -182,7 +182,7 @@ export async function startHarness(): Promise<Harness> {
       );
     },
     async images(namespace, kind = 'Deployment', name = 'web') {
-      const type = kind === 'CronJob' ? RESOURCE_TYPES.cronJobs : RESOURCE_TYPES.deployments;
+      const type = workloadResourceType(kind as WorkloadKind);
       const workload = await kube.get<KubeObject>(type, namespace, name);
       const spec = workload?.spec as Record<string, unknown>;
       const template = (
