@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../receiver/index.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
 import { approvalCommand } from './commands/approval-command.js';
+import { dispatchCommand } from './commands/dispatch-command.js';
 import { playgroundCommand } from './commands/playground-command.js';
 import { runCommand } from './commands/run-command.js';
 import { tokenCommand } from './commands/token-command.js';
@@ -20,6 +21,7 @@ Deploy to Kubernetes from GitHub Actions with OIDC identity instead of repositor
 Commands:
   playground   Run a local playground (embedded API server, OIDC issuer, receiver): no cluster needed
   token        Mint a token from a running playground's issuer
+  dispatch     Ask a receiver to deploy an image, with the workflow's OIDC token (--wait follows it)
   run          Run the receiver and/or the controller in a cluster (run --receiver --controller)
   approve      Approve a DeployRequest that waits for approval
   reject       Reject a DeployRequest that waits for approval
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   playground: playgroundCommand,
   token: tokenCommand,
   run: runCommand,
+  dispatch: (args, io) => dispatchCommand(args, io),
   approve: approvalCommand('approve'),
   reject: approvalCommand('reject'),
 };

@@ -254,7 +254,16 @@ describe('controller health and metrics (the only controller running)', () => {
     await h.scenario('e2e-metrics');
     await h.manual('e2e-metrics', 'measured');
     await h.waitFor('e2e-metrics', 'measured', ['Succeeded']);
-    const metrics = await (await fetch(`${controller.url}/metrics`)).text();
+    // The counters move right after the status write that made the request Succeeded: poll.
+    let metrics = '';
+    for (
+      let i = 0;
+      i < 100 && !/keyless_controller_deploys_total\{outcome="succeeded"\} [1-9]/.test(metrics);
+      i++
+    ) {
+      metrics = await (await fetch(`${controller.url}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 20));
+    }
     for (const name of [
       'keyless_controller_queue_depth',
       'keyless_controller_reconcile_duration_seconds_bucket',
