@@ -88,12 +88,30 @@ function parseImages(values: string[]): { image?: string; images?: Record<string
   };
 }
 
-/** Run the dispatch command. */
+/** How a dispatch ended: the exit code, and the request's name and last phase when known. */
+export interface DispatchResult {
+  code: number;
+  namespace?: string;
+  name?: string;
+  phase?: string;
+  message?: string;
+}
+
+/** Run the dispatch command; resolves with its exit code. */
 export async function dispatchCommand(
   args: string[],
   io: CliIo,
   fetchImpl: typeof fetch = fetch,
 ): Promise<number> {
+  return (await runDispatch(args, io, fetchImpl)).code;
+}
+
+/** Dispatch (and with --wait follow) a request; the GitHub Action uses the details. */
+export async function runDispatch(
+  args: string[],
+  io: CliIo,
+  fetchImpl: typeof fetch = fetch,
+): Promise<DispatchResult> {
   const { values, positionals } = parseFlags(args, {
     url: { type: 'string' },
     audience: { type: 'string' },
@@ -108,7 +126,7 @@ export async function dispatchCommand(
   });
   if (values.help) {
     io.stdout(DISPATCH_HELP);
-    return EXIT.ok;
+    return { code: EXIT.ok };
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const url = ((values.url as string | undefined) ?? io.env.KEYLESS_URL ?? '').replace(/\/+$/, '');
@@ -160,24 +178,30 @@ export async function dispatchCommand(
   const created = await call('POST', '/v1/dispatch', body);
   if (created.status === 403) {
     io.stderr(`denied: ${String(created.body.message ?? 'forbidden')}\n`);
-    return DISPATCH_EXIT.denied;
+    return {
+      code: DISPATCH_EXIT.denied,
+      namespace,
+      phase: 'Denied',
+      message: String(created.body.message ?? ''),
+    };
   }
   if (created.status !== 200 && created.status !== 202) {
     io.stderr(
       `dispatch failed (${created.status}): ${String(created.body.message ?? created.body.error ?? '')}\n`,
     );
-    return created.status === 400 || created.status === 413 || created.status === 415
-      ? EXIT.usage
-      : EXIT.failure;
+    const usage = created.status === 400 || created.status === 413 || created.status === 415;
+    return { code: usage ? EXIT.usage : EXIT.failure, namespace };
   }
   const name = String(created.body.name);
   io.stdout(
     `deployrequest ${namespace}/${name} ${created.status === 200 ? 'already exists (same token)' : 'accepted'}\n`,
   );
-  if (!values.wait) return EXIT.ok;
+  if (!values.wait) return { code: EXIT.ok, namespace, name, phase: String(created.body.phase ?? 'Pending') };
 
   const deadline = Date.now() + timeout * 1000;
   let lastLine = '';
+  let lastPhase = 'Pending';
+  let lastMessage: string | undefined;
   while (Date.now() < deadline) {
     const wait = Math.max(1, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
     const answer = await call(
@@ -186,7 +210,7 @@ export async function dispatchCommand(
     );
     if (answer.status !== 200) {
       io.stderr(`status check failed (${answer.status}): ${String(answer.body.message ?? '')}\n`);
-      return EXIT.failure;
+      return { code: EXIT.failure, namespace, name };
     }
     const phase = String(answer.body.phase ?? 'Pending');
     const line = `${phase}${answer.body.message ? `: ${String(answer.body.message)}` : ''}`;
@@ -194,22 +218,22 @@ export async function dispatchCommand(
       io.stdout(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
       lastLine = line;
     }
+    lastPhase = phase;
+    lastMessage = answer.body.message === undefined ? undefined : String(answer.body.message);
     if (answer.body.finished === true) {
-      switch (phase) {
-        case 'Succeeded':
-          return EXIT.ok;
-        case 'Denied':
-        case 'Rejected':
-          return DISPATCH_EXIT.denied;
-        case 'Superseded':
-          return DISPATCH_EXIT.superseded;
-        default:
-          return DISPATCH_EXIT.failed;
-      }
+      const code =
+        phase === 'Succeeded'
+          ? EXIT.ok
+          : phase === 'Denied' || phase === 'Rejected'
+            ? DISPATCH_EXIT.denied
+            : phase === 'Superseded'
+              ? DISPATCH_EXIT.superseded
+              : DISPATCH_EXIT.failed;
+      return { code, namespace, name, phase, message: lastMessage };
     }
   }
   io.stderr(
     `timed out after ${timeout}s waiting for deployrequest ${namespace}/${name} (last: ${lastLine || 'Pending'})\n`,
   );
-  return DISPATCH_EXIT.timeout;
+  return { code: DISPATCH_EXIT.timeout, namespace, name, phase: lastPhase, message: lastMessage };
 }
