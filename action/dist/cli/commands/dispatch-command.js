@@ -1,0 +1,193 @@
+/**
+ * `keyless-deploy dispatch`: what an app repository's workflow runs after pushing an image. Inside
+ * GitHub Actions it gets the job's OIDC token itself (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN, with the
+ * receiver's audience); elsewhere it takes --token. With --wait it follows the request to the end
+ * and exits with a code that says how it ended.
+ */
+import { EXIT, UsageError } from '../cli-io.js';
+import { parseFlags } from '../parse-args.js';
+/** Exit codes of dispatch (beyond 0 ok, 1 error, 2 usage). */
+export const DISPATCH_EXIT = { ...EXIT, denied: 3, failed: 4, timeout: 5, superseded: 6 };
+export const DISPATCH_HELP = `Usage: keyless-deploy dispatch --url URL --audience AUD --namespace NS --target NAME --image IMAGE [options]
+
+Asks the keyless-deploy receiver at URL to deploy IMAGE to workload NAME in namespace NS, proving
+the workflow's identity with its GitHub Actions OIDC token: no secret, no repository-write token.
+
+In GitHub Actions (permissions: id-token: write) the token is requested for AUD automatically;
+elsewhere pass --token (or KEYLESS_TOKEN).
+
+Options:
+  --url URL              Receiver base URL [KEYLESS_URL]
+  --audience AUD         Audience the receiver requires [KEYLESS_AUDIENCE]
+  -n, --namespace NS     Namespace of the workload
+  --target NAME          Workload name (a Deployment, or KIND/NAME: StatefulSet/db, CronJob/report)
+  --image IMAGE          New image; CONTAINER=IMAGE sets one container (repeatable)
+  --environment ENV      Deployment environment
+  --reason TEXT          Shown to humans (default: the commit message is not read; say it here)
+  --token TOKEN          OIDC token, outside GitHub Actions [KEYLESS_TOKEN]
+  --wait                 Follow the request until it ends, showing progress
+  --timeout SECONDS      Give up waiting after this long (default 900)
+  -h, --help             Show this help
+
+Exit codes:
+  0 deployed (or, without --wait, accepted)   1 error (network, server)   2 usage error
+  3 denied or rejected                        4 failed or rolled back      5 timed out waiting
+  6 superseded by a newer request
+
+Example (GitHub Actions step):
+  keyless-deploy dispatch --url https://deploy.example.com --audience https://deploy.example.com \\
+    -n shop --target web --image ghcr.io/acme/web@sha256:... --environment production --wait
+`;
+/** Fetches a token: from the Actions runtime (fresh on each call) or a fixed one. */
+function tokenSource(io, audience, fixed, fetchImpl) {
+    if (fixed)
+        return async () => fixed;
+    const url = io.env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    const bearer = io.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    if (!url || !bearer) {
+        throw new UsageError('no token: outside GitHub Actions pass --token (inside, grant the job "permissions: id-token: write")');
+    }
+    return async () => {
+        const request = new URL(url);
+        request.searchParams.set('audience', audience);
+        const response = await fetchImpl(request, {
+            headers: { authorization: `bearer ${bearer}`, accept: 'application/json' },
+        });
+        if (!response.ok)
+            throw new Error(`the Actions token service answered ${response.status}`);
+        const body = (await response.json());
+        if (typeof body.value !== 'string' || body.value === '')
+            throw new Error('the Actions token service returned no token');
+        return body.value;
+    };
+}
+function parseImages(values) {
+    if (values.length === 0)
+        throw new UsageError('--image is required');
+    const named = values.filter((value) => /^[a-z0-9-]+=/.test(value));
+    if (named.length === 0 && values.length === 1)
+        return { image: values[0] };
+    if (named.length !== values.length)
+        throw new UsageError('with several --image flags, write each as CONTAINER=IMAGE');
+    return {
+        images: Object.fromEntries(named.map((value) => [value.slice(0, value.indexOf('=')), value.slice(value.indexOf('=') + 1)])),
+    };
+}
+/** Run the dispatch command; resolves with its exit code. */
+export async function dispatchCommand(args, io, fetchImpl = fetch) {
+    return (await runDispatch(args, io, fetchImpl)).code;
+}
+/** Dispatch (and with --wait follow) a request; the GitHub Action uses the details. */
+export async function runDispatch(args, io, fetchImpl = fetch) {
+    const { values, positionals } = parseFlags(args, {
+        url: { type: 'string' },
+        audience: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        target: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        environment: { type: 'string' },
+        reason: { type: 'string' },
+        token: { type: 'string' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
+    });
+    if (values.help) {
+        io.stdout(DISPATCH_HELP);
+        return { code: EXIT.ok };
+    }
+    if (positionals.length > 0)
+        throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const url = (values.url ?? io.env.KEYLESS_URL ?? '').replace(/\/+$/, '');
+    if (!url || !URL.canParse(url) || !/^https?:/.test(url))
+        throw new UsageError("--url must be the receiver's http(s) URL");
+    const audience = values.audience ?? io.env.KEYLESS_AUDIENCE;
+    if (!audience)
+        throw new UsageError('--audience is required (the audience the receiver is configured with)');
+    const namespace = values.namespace;
+    if (!namespace)
+        throw new UsageError('--namespace is required');
+    const target = values.target;
+    if (!target)
+        throw new UsageError('--target is required');
+    const timeout = Number(values.timeout ?? '900');
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86_400)
+        throw new UsageError('--timeout must be a whole number of seconds from 1 to 86400');
+    const body = {
+        namespace,
+        target,
+        ...parseImages(values.image ?? []),
+        ...(values.environment ? { environment: values.environment } : {}),
+        ...(values.reason ? { reason: values.reason } : {}),
+    };
+    const token = tokenSource(io, audience, values.token ?? io.env.KEYLESS_TOKEN, fetchImpl);
+    const call = async (method, path, payload) => {
+        const response = await fetchImpl(`${url}${path}`, {
+            method,
+            headers: {
+                authorization: `Bearer ${await token()}`,
+                ...(payload ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(payload ? { body: JSON.stringify(payload) } : {}),
+        });
+        const text = await response.text();
+        let parsed = {};
+        try {
+            parsed = JSON.parse(text);
+        }
+        catch {
+            parsed = { message: text.slice(0, 200) };
+        }
+        return { status: response.status, body: parsed };
+    };
+    const created = await call('POST', '/v1/dispatch', body);
+    if (created.status === 403) {
+        io.stderr(`denied: ${String(created.body.message ?? 'forbidden')}\n`);
+        return {
+            code: DISPATCH_EXIT.denied,
+            namespace,
+            phase: 'Denied',
+            message: String(created.body.message ?? ''),
+        };
+    }
+    if (created.status !== 200 && created.status !== 202) {
+        io.stderr(`dispatch failed (${created.status}): ${String(created.body.message ?? created.body.error ?? '')}\n`);
+        const usage = created.status === 400 || created.status === 413 || created.status === 415;
+        return { code: usage ? EXIT.usage : EXIT.failure, namespace };
+    }
+    const name = String(created.body.name);
+    io.stdout(`deployrequest ${namespace}/${name} ${created.status === 200 ? 'already exists (same token)' : 'accepted'}\n`);
+    if (!values.wait)
+        return { code: EXIT.ok, namespace, name, phase: String(created.body.phase ?? 'Pending') };
+    const deadline = Date.now() + timeout * 1000;
+    let lastLine = '';
+    let lastPhase = 'Pending';
+    let lastMessage;
+    while (Date.now() < deadline) {
+        const wait = Math.max(1, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
+        const answer = await call('GET', `/v1/requests/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?wait=${wait}`);
+        if (answer.status !== 200) {
+            io.stderr(`status check failed (${answer.status}): ${String(answer.body.message ?? '')}\n`);
+            return { code: EXIT.failure, namespace, name };
+        }
+        const phase = String(answer.body.phase ?? 'Pending');
+        const line = `${phase}${answer.body.message ? `: ${String(answer.body.message)}` : ''}`;
+        if (line !== lastLine) {
+            io.stdout(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+            lastLine = line;
+        }
+        lastPhase = phase;
+        lastMessage = answer.body.message === undefined ? undefined : String(answer.body.message);
+        if (answer.body.finished === true) {
+            const code = phase === 'Succeeded'
+                ? EXIT.ok
+                : phase === 'Denied' || phase === 'Rejected'
+                    ? DISPATCH_EXIT.denied
+                    : phase === 'Superseded'
+                        ? DISPATCH_EXIT.superseded
+                        : DISPATCH_EXIT.failed;
+            return { code, namespace, name, phase, message: lastMessage };
+        }
+    }
+    io.stderr(`timed out after ${timeout}s waiting for deployrequest ${namespace}/${name} (last: ${lastLine || 'Pending'})\n`);
+    return { code: DISPATCH_EXIT.timeout, namespace, name, phase: lastPhase, message: lastMessage };
+}
