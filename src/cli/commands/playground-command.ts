@@ -79,7 +79,7 @@ export async function playgroundCommand(args: string[], io: CliIo): Promise<numb
       '',
       'Try, in another terminal:',
       `  kubectl --kubeconfig ${info.kubeconfig} get deploypolicies,deployments -n demo`,
-      `  TOKEN=$(npx keyless-deploy token --state-dir ${stateDir})`,
+      `  TOKEN=$(npm run -s cli -- token --state-dir ${stateDir})`,
       `  curl -s -X POST ${info.receiver}/v1/dispatch -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
       `       -d '{"namespace":"demo","target":"web","image":"${info.demo?.image ?? 'ghcr.io/acme/web:1.1.0'}"}'`,
       `  kubectl --kubeconfig ${info.kubeconfig} get deployrequests -A`,
