@@ -12,6 +12,7 @@ import { approvalCommand } from './commands/approval-command.js';
 import { dispatchCommand } from './commands/dispatch-command.js';
 import { playgroundCommand } from './commands/playground-command.js';
 import { runCommand } from './commands/run-command.js';
+import { statusCommand } from './commands/status-command.js';
 import { tokenCommand } from './commands/token-command.js';
 
 export const MAIN_HELP = `Usage: keyless-deploy <command> [options]
@@ -23,6 +24,7 @@ Commands:
   token        Mint a token from a running playground's issuer
   dispatch     Ask a receiver to deploy an image, with the workflow's OIDC token (--wait follows it)
   run          Run the receiver and/or the controller in a cluster (run --receiver --controller)
+  status       Show a DeployRequest (phase, conditions, images) through the kubeconfig
   approve      Approve a DeployRequest that waits for approval
   reject       Reject a DeployRequest that waits for approval
   help         Show help for a command: keyless-deploy help <command>
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   token: tokenCommand,
   run: runCommand,
   dispatch: (args, io) => dispatchCommand(args, io),
+  status: statusCommand,
   approve: approvalCommand('approve'),
   reject: approvalCommand('reject'),
 };

@@ -79,4 +79,18 @@ describe('keyless-deploy approve / reject', () => {
     expect(await main(['run', '--controller', '--kubeconfig', kubeconfig], bad)).toBe(2);
     expect(bad.err()).toContain('--concurrency / KEYLESS_CONCURRENCY');
   });
+
+  test('status shows the request and exits with a code for its phase', async () => {
+    const io = testIo();
+    expect(await main(['status', 'gated', '-n', 'shop', '--kubeconfig', kubeconfig], io)).toBe(7);
+    expect(io.out()).toContain('shop/gated: Pending');
+    expect(io.out()).toContain('images:   web=ghcr.io/acme/web:2');
+    const json = testIo();
+    expect(
+      await main(['status', 'gated', '-n', 'shop', '-o', 'json', '--kubeconfig', kubeconfig], json),
+    ).toBe(7);
+    expect(JSON.parse(json.out()).spec.target).toEqual({ kind: 'Deployment', name: 'web' });
+    expect(await main(['status', 'nope', '-n', 'shop', '--kubeconfig', kubeconfig], testIo())).toBe(1);
+    expect(await main(['status', 'gated', '--kubeconfig', kubeconfig], testIo())).toBe(2);
+  });
 });

@@ -14,7 +14,7 @@ describe('keyless-deploy CLI', () => {
   });
 
   test('every command has --help with an example', async () => {
-    for (const command of ['playground', 'token', 'dispatch', 'run', 'approve', 'reject']) {
+    for (const command of ['playground', 'token', 'dispatch', 'run', 'status', 'approve', 'reject']) {
       const io = testIo();
       expect(await main([command, '--help'], io)).toBe(0);
       expect(io.out()).toContain(`Usage: keyless-deploy ${command}`);
