@@ -4,19 +4,17 @@
  * that behaves like ACTIONS_ID_TOKEN_REQUEST_URL; the receiver and controller are the playground's.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { startActionsTokenService, type ActionsTokenService } from '../support/actions-token-service.js';
 import { PROJECT_ROOT } from '../support/kubectl.js';
 
 let playground: Playground;
-let tokens: Server;
-let tokenUrl: string;
+let actions: ActionsTokenService;
 
 beforeAll(async () => {
   playground = await startPlayground({
@@ -24,31 +22,11 @@ beforeAll(async () => {
     rolloutStepMs: 10,
     logger: silentLogger(),
   });
-  tokens = createServer((request, response) => {
-    if (request.headers.authorization !== 'bearer runtime-token') return void response.writeHead(401).end();
-    const audience = new URL(request.url ?? '/', 'http://x').searchParams.get('audience') ?? '';
-    void playground.issuer
-      .mint(
-        {
-          repository: 'acme/web',
-          repository_id: '100000001',
-          repository_owner: 'acme',
-          repository_owner_id: '100000000',
-          ref: 'refs/heads/main',
-          job_workflow_ref: 'acme/web/.github/workflows/release.yml@refs/heads/main',
-        },
-        { audience },
-      )
-      .then((value) =>
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value })),
-      );
-  });
-  await new Promise<void>((resolve) => tokens.listen(0, '127.0.0.1', resolve));
-  tokenUrl = `http://127.0.0.1:${(tokens.address() as AddressInfo).port}/id?api-version=2.0`;
+  actions = await startActionsTokenService(playground.issuer);
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => tokens.close(resolve));
+  await actions.close();
   await playground.stop();
 });
 
@@ -71,8 +49,7 @@ async function runAction(
     GITHUB_ACTIONS: 'true',
     GITHUB_OUTPUT: outputs,
     GITHUB_STEP_SUMMARY: summary,
-    ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token',
+    ...actions.env(),
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
   };
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'action', 'dist', 'action', 'action-main.js')], {

@@ -3,8 +3,6 @@
  * local token endpoint that behaves like ACTIONS_ID_TOKEN_REQUEST_URL (bearer-protected, audience
  * from the query, JSON {value}).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +10,11 @@ import { main } from '../../src/cli/main.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { startActionsTokenService, type ActionsTokenService } from '../support/actions-token-service.js';
 import { testIo } from '../support/cli-io.js';
 
 let playground: Playground;
-let actions: Server;
-let actionsUrl: string;
-const requestedAudiences: string[] = [];
-const RUNTIME_TOKEN = 'actions-runtime-secret';
+let actions: ActionsTokenService;
 
 beforeAll(async () => {
   playground = await startPlayground({
@@ -26,43 +22,15 @@ beforeAll(async () => {
     rolloutStepMs: 10,
     logger: silentLogger(),
   });
-  actions = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (request.headers.authorization !== `bearer ${RUNTIME_TOKEN}`)
-      return void response.writeHead(401).end();
-    const audience = url.searchParams.get('audience') ?? '';
-    requestedAudiences.push(audience);
-    void playground.issuer
-      .mint(
-        {
-          repository: 'acme/web',
-          repository_id: '100000001',
-          repository_owner: 'acme',
-          repository_owner_id: '100000000',
-          ref: 'refs/heads/main',
-          job_workflow_ref: 'acme/web/.github/workflows/release.yml@refs/heads/main',
-        },
-        { audience },
-      )
-      .then((value) =>
-        response
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ count: 1, value })),
-      );
-  });
-  await new Promise<void>((resolve) => actions.listen(0, '127.0.0.1', resolve));
-  actionsUrl = `http://127.0.0.1:${(actions.address() as AddressInfo).port}/token?api-version=2.0`;
+  actions = await startActionsTokenService(playground.issuer);
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => actions.close(resolve));
+  await actions.close();
   await playground.stop();
 });
 
-const actionsEnv = (): NodeJS.ProcessEnv => ({
-  ACTIONS_ID_TOKEN_REQUEST_URL: actionsUrl,
-  ACTIONS_ID_TOKEN_REQUEST_TOKEN: RUNTIME_TOKEN,
-});
+const actionsEnv = (): NodeJS.ProcessEnv => actions.env();
 const args = (image: string, extra: string[] = []): string[] => [
   'dispatch',
   '--url',
@@ -82,7 +50,7 @@ describe('keyless-deploy dispatch', () => {
   test('inside Actions: gets the OIDC token itself, dispatches, waits, prints progress, exits 0', async () => {
     const io = testIo(actionsEnv());
     expect(await main(args('ghcr.io/acme/web:1.5.0', ['--wait', '--timeout', '30']), io)).toBe(0);
-    expect(requestedAudiences).toContain(playground.info.audience);
+    expect(actions.audiences).toContain(playground.info.audience);
     expect(io.out()).toMatch(/deployrequest demo\/\S+ accepted/);
     expect(io.out()).toMatch(/\d\d:\d\d:\d\d Succeeded: rolled out web=ghcr.io\/acme\/web:1.5.0/);
     const deployment = await playground.kube.get(RESOURCE_TYPES.deployments, 'demo', 'web');
