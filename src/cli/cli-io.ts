@@ -5,6 +5,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
   stopSignal: Promise<string>;
+  /** Standard output is a terminal: progress may redraw one live line instead of printing lines. */
+  stdoutIsTTY?: boolean;
 }
 
 /** Exit codes of every command. */

@@ -57,6 +57,13 @@ describe('keyless-deploy dispatch', () => {
     expect(JSON.stringify(deployment?.spec)).toContain('ghcr.io/acme/web:1.5.0');
   });
 
+  test('in a terminal, progress is one live line redrawn in place', async () => {
+    const io = { ...testIo(actionsEnv()), stdoutIsTTY: true };
+    expect(await main(args('ghcr.io/acme/web:1.5.1', ['--wait', '--timeout', '30']), io)).toBe(0);
+    expect(io.out()).toContain('\r\u001b[K');
+    expect(io.out().trimEnd().split('\n')).toHaveLength(2);
+  });
+
   test('a failing rollout exits 4 (rolled back)', async () => {
     await playground.kube.patch(
       RESOURCE_TYPES.deployments,

@@ -215,12 +215,15 @@ export async function runDispatch(
     const phase = String(answer.body.phase ?? 'Pending');
     const line = `${phase}${answer.body.message ? `: ${String(answer.body.message)}` : ''}`;
     if (line !== lastLine) {
-      io.stdout(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+      const stamped = `${new Date().toISOString().slice(11, 19)} ${line}`;
+      // A terminal gets one live line, redrawn in place; CI logs get one compact line per change.
+      io.stdout(io.stdoutIsTTY ? `\r\u001b[K${stamped}` : `${stamped}\n`);
       lastLine = line;
     }
     lastPhase = phase;
     lastMessage = answer.body.message === undefined ? undefined : String(answer.body.message);
     if (answer.body.finished === true) {
+      if (io.stdoutIsTTY) io.stdout('\n');
       const code =
         phase === 'Succeeded'
           ? EXIT.ok
@@ -232,6 +235,7 @@ export async function runDispatch(
       return { code, namespace, name, phase, message: lastMessage };
     }
   }
+  if (io.stdoutIsTTY) io.stdout('\n');
   io.stderr(
     `timed out after ${timeout}s waiting for deployrequest ${namespace}/${name} (last: ${lastLine || 'Pending'})\n`,
   );

@@ -172,12 +172,16 @@ export async function runDispatch(args, io, fetchImpl = fetch) {
         const phase = String(answer.body.phase ?? 'Pending');
         const line = `${phase}${answer.body.message ? `: ${String(answer.body.message)}` : ''}`;
         if (line !== lastLine) {
-            io.stdout(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+            const stamped = `${new Date().toISOString().slice(11, 19)} ${line}`;
+            // A terminal gets one live line, redrawn in place; CI logs get one compact line per change.
+            io.stdout(io.stdoutIsTTY ? `\r\u001b[K${stamped}` : `${stamped}\n`);
             lastLine = line;
         }
         lastPhase = phase;
         lastMessage = answer.body.message === undefined ? undefined : String(answer.body.message);
         if (answer.body.finished === true) {
+            if (io.stdoutIsTTY)
+                io.stdout('\n');
             const code = phase === 'Succeeded'
                 ? EXIT.ok
                 : phase === 'Denied' || phase === 'Rejected'
@@ -188,6 +192,8 @@ export async function runDispatch(args, io, fetchImpl = fetch) {
             return { code, namespace, name, phase, message: lastMessage };
         }
     }
+    if (io.stdoutIsTTY)
+        io.stdout('\n');
     io.stderr(`timed out after ${timeout}s waiting for deployrequest ${namespace}/${name} (last: ${lastLine || 'Pending'})\n`);
     return { code: DISPATCH_EXIT.timeout, namespace, name, phase: lastPhase, message: lastMessage };
 }
