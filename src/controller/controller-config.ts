@@ -13,6 +13,8 @@ export interface ControllerConfig {
   metricsListen: { host: string; port: number };
   historyTtlSeconds: number;
   historyLimit: number;
+  /** Namespaces to act in; empty for all. */
+  namespaces: string[];
   kubeconfig?: string;
 }
 
@@ -38,10 +40,13 @@ export const CONTROLLER_SETTINGS = {
   metricsListen: { flag: 'metrics-listen', env: 'KEYLESS_METRICS_LISTEN', default: '0.0.0.0:8081' },
   historyTtlSeconds: { flag: 'history-ttl', env: 'KEYLESS_HISTORY_TTL', default: '604800' },
   historyLimit: { flag: 'history-limit', env: 'KEYLESS_HISTORY_LIMIT', default: '20' },
+  namespaces: { flag: 'namespaces', env: 'KEYLESS_NAMESPACES', default: '' },
   kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', default: undefined },
 } as const;
 
 type Name = keyof typeof CONTROLLER_SETTINGS;
+
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Load and validate; throws ConfigError naming the flag and variable. */
 export function loadControllerConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): ControllerConfig {
@@ -76,8 +81,15 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, flags: Flags = {}):
   if (!match || Number(match[2]) > 65535)
     throw new ConfigError(label('metricsListen'), `must be host:port, got '${listen}'`);
   const namespace = required('leaderElectionNamespace');
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+  if (!NAMESPACE_NAME.test(namespace))
     throw new ConfigError(label('leaderElectionNamespace'), `is not a namespace name: '${namespace}'`);
+  const namespaces = (raw('namespaces') ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of namespaces)
+    if (!NAMESPACE_NAME.test(name))
+      throw new ConfigError(label('namespaces'), `is not a comma-separated list of namespaces: '${name}'`);
   return {
     attestationPublicKeyFile: required('attestationPublicKeyFile'),
     leaderElection: boolean('leaderElection'),
@@ -87,6 +99,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, flags: Flags = {}):
     metricsListen: { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) },
     historyTtlSeconds: integer('historyTtlSeconds', 0, 365 * 24 * 3600),
     historyLimit: integer('historyLimit', 0, 10_000),
+    namespaces,
     kubeconfig: raw('kubeconfig'),
   };
 }

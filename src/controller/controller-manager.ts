@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TERMINAL_PHASES, type DeployRequest } from '../api/types.js';
 import type { AttestationPublicKey } from '../attestation/index.js';
-import { GuardedInformer } from '../kube/guarded-informer.js';
+import { createScopedInformer } from '../kube/scoped-informer.js';
 import type { KubeClient, KubeObject, ResourceType } from '../kube/kube-client.js';
 import { LeaderElector } from '../kube/leader-election.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
@@ -42,6 +42,11 @@ export interface ControllerOptions {
   };
   /** `host:port` of the health and metrics server; absent: none. */
   listen?: { host: string; port: number };
+  /**
+   * Namespaces to act in; undefined or empty for all. A restricted controller lists and watches
+   * only these namespaces (it is granted Roles there, not a ClusterRole).
+   */
+  namespaces?: readonly string[];
   /** Informer resync. Default 5 minutes. */
   resyncMs?: number;
   pollMs?: number;
@@ -77,20 +82,23 @@ function keyOf(object: KubeObject): string {
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { kube, logger } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefaults: true });
-  const requests = new GuardedInformer<Request>({
+  const { namespaces } = options;
+  const requests = createScopedInformer<Request>({
     kube,
     type: RESOURCE_TYPES.deployRequests,
+    namespaces,
     resyncMs: options.resyncMs,
     logger,
   });
-  const policies = new GuardedInformer<KubeObject>({
+  const policies = createScopedInformer<KubeObject>({
     kube,
     type: RESOURCE_TYPES.deployPolicies,
+    namespaces,
     resyncMs: options.resyncMs,
     logger,
   });
-  const workloads = WORKLOAD_TYPES.map(
-    (type) => new GuardedInformer<KubeObject>({ kube, type, resyncMs: options.resyncMs, logger }),
+  const workloads = WORKLOAD_TYPES.map((type) =>
+    createScopedInformer<KubeObject>({ kube, type, namespaces, resyncMs: options.resyncMs, logger }),
   );
   const queueDepth = metrics.gauge('controller_queue_depth', 'DeployRequests waiting in the work queue.');
   const phases = metrics.gauge('controller_requests', 'DeployRequests by phase (from the cache).', ['phase']);
@@ -142,6 +150,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       now: options.now,
       pollMs: options.pollMs,
       signal,
+      namespaces,
       afterStatusWrite: options.afterStatusWrite,
     });
     queue = new WorkQueue((key) => reconciler.reconcile(key), {

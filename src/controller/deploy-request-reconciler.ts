@@ -18,7 +18,7 @@ import {
   type GitHubIdentity,
 } from '../api/types.js';
 import { verifyAttestation, type AttestationPublicKey } from '../attestation/index.js';
-import type { KubeClient, KubeObject } from '../kube/kube-client.js';
+import type { KubeClient, KubeObject, ResourceType } from '../kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -65,6 +65,8 @@ export interface ReconcilerDeps {
   pollMs?: number;
   /** Aborted when this replica loses leadership: no further writes. */
   signal?: AbortSignal;
+  /** Namespaces the controller acts in (undefined: all); cross-namespace checks list only these. */
+  namespaces?: readonly string[];
   /** Called after each status write (tests stop the controller here to prove crash safety). */
   afterStatusWrite?: (request: Request) => Promise<void> | void;
 }
@@ -168,6 +170,15 @@ export class DeployRequestReconciler {
   }
 
   /** Step 1: GitHub identity counts only with a valid receiver attestation. */
+  /** DeployRequests matching a label selector in every namespace the controller may read. */
+  private async listEverywhere(type: ResourceType, labelSelector: string): Promise<Request[]> {
+    const namespaces = this.deps.namespaces?.length ? this.deps.namespaces : [undefined];
+    const lists = await Promise.all(
+      namespaces.map((namespace) => this.deps.kube.list<Request>(type, namespace, { labelSelector })),
+    );
+    return lists.flatMap((list) => list.items);
+  }
+
   private async verifySource(run: Run): Promise<Step> {
     const source = run.request.spec.source;
     if (source.type === 'kubernetes') return NEXT;
@@ -189,10 +200,8 @@ export class DeployRequestReconciler {
     const github = source.github;
     if (tokenHash && github?.tokenId) {
       const sameToken = (
-        await this.deps.kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined, {
-          labelSelector: `${LABELS.tokenHash}=${tokenHash}`,
-        })
-      ).items.filter(
+        await this.listEverywhere(RESOURCE_TYPES.deployRequests, `${LABELS.tokenHash}=${tokenHash}`)
+      ).filter(
         (other) =>
           other.metadata.uid !== run.request.metadata.uid &&
           other.spec.source.github?.tokenId === github.tokenId &&

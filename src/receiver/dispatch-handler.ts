@@ -53,6 +53,13 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
     };
     const namespace = input.namespace;
     const name = deriveRequestName(identity);
+    if (ctx.namespaces.length > 0 && !ctx.namespaces.includes(namespace)) {
+      throw new HttpError(
+        403,
+        'forbidden',
+        `namespace ${namespace} is not served by this receiver (KEYLESS_NAMESPACES)`,
+      );
+    }
 
     let policies: DeployPolicy[];
     try {

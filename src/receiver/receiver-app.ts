@@ -45,6 +45,8 @@ export interface ReceiverDeps {
   pollIntervalMs?: number;
   /** Base of `statusUrl`; relative when absent. */
   publicUrl?: string;
+  /** Namespaces requests may target (the receiver's Roles cover only these); absent or empty: all. */
+  namespaces?: readonly string[];
   /** Readiness (`/readyz`); default always ready. */
   isReady?: () => boolean;
   /** Abort to end long polls at shutdown. */
@@ -75,6 +77,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     maxWaitSeconds: deps.maxWaitSeconds ?? 60,
     pollIntervalMs: deps.pollIntervalMs ?? 1000,
     publicUrl: deps.publicUrl,
+    namespaces: deps.namespaces ?? [],
     shutdown: deps.shutdown ?? new AbortController().signal,
     dispatches: metrics.counter('receiver_dispatches_total', 'Dispatch requests by outcome', ['outcome']),
   };

@@ -24,6 +24,8 @@ export interface ReceiverConfig {
   issuers: string[];
   audience: string;
   allowedOwners: string[];
+  /** Namespaces requests may target; empty for all. */
+  namespaces: string[];
   allowInsecureIssuer: boolean;
   /** Path and content of the static JWKS, when configured. */
   jwksFile?: string;
@@ -59,6 +61,7 @@ export const RECEIVER_SETTINGS = {
     default: 'false',
   },
   allowedOwners: { flag: 'allowed-owners', env: 'KEYLESS_ALLOWED_OWNERS', default: '' },
+  namespaces: { flag: 'namespaces', env: 'KEYLESS_NAMESPACES', default: '' },
   attestationKeyFile: {
     flag: 'attestation-key-file',
     env: 'KEYLESS_ATTESTATION_KEY_FILE',
@@ -144,11 +147,19 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
     }
   }
 
+  const namespaces = list('namespaces');
+  for (const namespace of namespaces) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+      throw new ConfigError(label('namespaces'), `'${namespace}' is not a namespace name`);
+    }
+  }
+
   const config: ReceiverConfig = {
     listen,
     issuers,
     audience,
     allowedOwners,
+    namespaces,
     allowInsecureIssuer,
     attestationKeyFile: '',
     attestationKeyPem: '',

@@ -23,6 +23,8 @@ export interface ReceiverContext {
   maxWaitSeconds: number;
   pollIntervalMs: number;
   publicUrl?: string;
+  /** Namespaces requests may target; empty for all. */
+  namespaces: readonly string[];
   /** Aborted when the server shuts down: long polls answer at once. */
   shutdown: AbortSignal;
   dispatches: Counter<string>;

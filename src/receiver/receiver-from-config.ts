@@ -73,5 +73,6 @@ export async function receiverDepsFromConfig(
     maxBodyBytes: config.maxBodyBytes,
     maxWaitSeconds: config.maxWaitSeconds,
     publicUrl: config.publicUrl,
+    namespaces: config.namespaces,
   };
 }

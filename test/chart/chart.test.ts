@@ -2,6 +2,7 @@
  * The Helm chart with a real helm: lint, render with several value sets, apply what it renders to
  * the embedded API server with a real kubectl (server-side dry run), and refuse bad values.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -16,7 +17,9 @@ const REQUIRED = [
   'attestation.existingSecret=keyless-keys',
 ];
 const VALUE_SETS: Record<string, string[]> = {
-  minimal: REQUIRED,
+  defaults: [],
+  existingSecret: REQUIRED,
+  namespaced: [...REQUIRED, '--set', 'namespaces={apps-a,apps-b}'],
   ha: [...REQUIRED, '--set', 'receiver.replicas=3', '--set', 'controller.replicas=2'],
   ingress: [
     ...REQUIRED,
@@ -56,7 +59,9 @@ beforeAll(async () => {
   config = writeKubeconfig(server.kubeconfig());
   await kubectlOk(config, ['apply', '-f', join(PROJECT_ROOT, 'crds')]);
   await kubectlOk(config, ['apply', '-f', '-'], {
-    input: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: keyless-system\n',
+    input: ['keyless-system', 'apps-a', 'apps-b']
+      .map((name) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`)
+      .join('---\n'),
   });
 });
 
@@ -85,16 +90,10 @@ describe('charts/keyless-deploy', () => {
       const objects = render(args);
       const kinds = objects.map((o) => o.kind);
       expect(kinds).toEqual(
-        expect.arrayContaining([
-          'Deployment',
-          'ServiceAccount',
-          'ClusterRole',
-          'ClusterRoleBinding',
-          'Role',
-          'RoleBinding',
-          'Service',
-        ]),
+        expect.arrayContaining(['Deployment', 'ServiceAccount', 'Role', 'RoleBinding', 'Service']),
       );
+      // Listed namespaces get Roles only: nothing cluster-wide.
+      expect(kinds.includes('ClusterRole')).toBe(!args.some((arg) => arg.startsWith('namespaces=')));
       const manifest = objects.map((o) => JSON.stringify(o)).join('\n');
       const applied = await kubectl(config, ['apply', '--server-side', '--dry-run=server', '-f', '-'], {
         input: manifest,
@@ -146,7 +145,7 @@ describe('charts/keyless-deploy', () => {
   });
 
   test('the receiver may not change workloads; nobody gets contents of Secrets', () => {
-    const roles = render(VALUE_SETS.minimal as string[]).filter(
+    const roles = render(VALUE_SETS.existingSecret as string[]).filter(
       (o) => o.kind === 'ClusterRole' || o.kind === 'Role',
     ) as Array<{
       metadata: { name: string };
@@ -165,8 +164,94 @@ describe('charts/keyless-deploy', () => {
     }
   });
 
+  test('with default values the chart generates an Ed25519 attestation key, keeps it on uninstall, and the controller derives the public half', () => {
+    const objects = render([]);
+    const secret = objects.find((o) => o.kind === 'Secret') as
+      | { metadata: { name: string; annotations: Record<string, string> }; data: Record<string, string> }
+      | undefined;
+    expect(secret?.metadata.name).toBe('kd-attestation');
+    expect(secret?.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+    const pem = Buffer.from(secret?.data['attestation-key.pem'] ?? '', 'base64').toString('utf8');
+    expect(createPrivateKey(pem).asymmetricKeyType).toBe('ed25519');
+    const controller = objects.find(
+      (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name === 'kd-controller',
+    ) as {
+      spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+    };
+    const env = controller.spec.template.spec.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'KEYLESS_ATTESTATION_PUBLIC_KEY_FILE')?.value).toBe(
+      '/keys/attestation-key.pem',
+    );
+    // With an existing Secret, no Secret is rendered at all.
+    expect(render(REQUIRED).filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
   test.each([
-    [['--set', 'attestation.existingSecret=keys'], 'receiver.oidcAudience is required'],
+    [[], 'keyless-deploy'],
+    [['--set', 'receiver.publicUrl=https://deploy.example.com/'], 'https://deploy.example.com'],
+    [
+      ['--set', 'receiver.ingress.enabled=true', '--set', 'receiver.ingress.host=in.example.com'],
+      'https://in.example.com',
+    ],
+    [
+      ['--set', 'receiver.oidcAudience=cluster-7', '--set', 'receiver.publicUrl=https://x.example.com'],
+      'cluster-7',
+    ],
+  ])(
+    'the audience is the value given, else derived from where the receiver is reachable: %j',
+    (args, audience) => {
+      const receiver = render(args).find(
+        (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name === 'kd-receiver',
+      ) as {
+        spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+      };
+      const env = receiver.spec.template.spec.containers[0]?.env ?? [];
+      expect(env.find((e) => e.name === 'KEYLESS_OIDC_AUDIENCE')?.value).toBe(audience);
+      const notes = helm([
+        'install',
+        'kd',
+        CHART,
+        '--dry-run=client',
+        '--namespace',
+        'keyless-system',
+        ...args,
+      ]);
+      expect(notes.stdout).toContain(`expecting tokens for the audience "${audience}"`);
+    },
+  );
+
+  test('restricted to listed namespaces: Roles in exactly those, both components told which', () => {
+    const objects = render(VALUE_SETS.namespaced as string[]);
+    const grants = objects
+      .filter((o) => ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind as string))
+      .map(
+        (o) =>
+          `${o.kind as string} ${(o.metadata as { namespace?: string }).namespace ?? '-'}/${(o.metadata as { name: string }).name}`,
+      )
+      .sort();
+    expect(grants).toEqual([
+      'Role apps-a/kd-controller',
+      'Role apps-a/kd-receiver',
+      'Role apps-b/kd-controller',
+      'Role apps-b/kd-receiver',
+      'Role keyless-system/kd-controller-leases',
+      'RoleBinding apps-a/kd-controller',
+      'RoleBinding apps-a/kd-receiver',
+      'RoleBinding apps-b/kd-controller',
+      'RoleBinding apps-b/kd-receiver',
+      'RoleBinding keyless-system/kd-controller-leases',
+    ]);
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment') as Array<{
+      spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+    }>) {
+      const env = deployment.spec.template.spec.containers[0]?.env ?? [];
+      expect(env.find((e) => e.name === 'KEYLESS_NAMESPACES')?.value).toBe('apps-a,apps-b');
+    }
+  });
+
+  test.each([
+    [REQUIRED.concat(['--set', 'namespaces={Not_A_Namespace}']), '/namespaces/0'],
+    [REQUIRED.concat(['--set', 'attestation.existingSecret=Bad/Name']), '/attestation/existingSecret'],
     [
       REQUIRED.concat(['--set', 'receiver.oidcIssuers[0]=http://insecure.example.com']),
       '/receiver/oidcIssuers/0',
@@ -175,7 +260,6 @@ describe('charts/keyless-deploy', () => {
     [REQUIRED.concat(['--set', 'receiver.ingress.enabled=true']), '/receiver/ingress/host'],
     [REQUIRED.concat(['--set', 'logLevel=loud']), '/logLevel'],
     [REQUIRED.concat(['--set', 'unknownKey=1']), 'unknownKey'],
-    [['--set', 'receiver.oidcAudience=x'], '/attestation/existingSecret'],
   ])('bad values are refused with a clear message: %j', (args, message) => {
     const result = helm(['template', 'kd', CHART, ...args]);
     expect(result.code).not.toBe(0);

@@ -15,6 +15,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from '../../src/kube/kube-client.js';
+import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startHarness, type Harness } from '../e2e/harness.js';
 import { CHART, helm } from '../support/helm.js';
@@ -29,35 +30,49 @@ afterAll(async () => {
   await h.close();
 });
 
-/** A KubeClient that records `group/resource verb` for every call, as RBAC would see it. */
-function recording(kube: KubeClient, used: Set<string>): KubeClient {
-  const note = (type: ResourceType, verb: string, subresource?: string): void => {
-    used.add(`${type.group}/${type.plural}${subresource ? `/${subresource}` : ''} ${verb}`);
+/**
+ * A KubeClient that records `group/resource verb` for every call, as RBAC would see it, into
+ * `used`, and the same prefixed with the namespace (`*` for cluster-wide) into `scoped`.
+ */
+function recording(kube: KubeClient, used: Set<string>, scoped = new Set<string>()): KubeClient {
+  const note = (
+    type: ResourceType,
+    namespace: string | undefined,
+    verb: string,
+    subresource?: string,
+  ): void => {
+    const call = `${type.group}/${type.plural}${subresource ? `/${subresource}` : ''} ${verb}`;
+    used.add(call);
+    scoped.add(`${namespace ?? '*'} ${call}`);
   };
   return {
-    get: (type, ...rest) => (note(type, 'get'), kube.get(type, ...rest)),
-    list: (type, ...rest) => (note(type, 'list'), kube.list(type, ...rest)),
-    create: (type, ...rest) => (note(type, 'create'), kube.create(type, ...rest)),
+    get: (type, namespace, name) => (note(type, namespace, 'get'), kube.get(type, namespace, name)),
+    list: (type, namespace, options) => (note(type, namespace, 'list'), kube.list(type, namespace, options)),
+    create: (type, object, options) => (
+      note(type, object.metadata.namespace, 'create'),
+      kube.create(type, object, options)
+    ),
     patch: <T extends KubeObject>(...args: Parameters<KubeClient['patch']>) => (
-      note(args[0], 'patch', args[5]?.subresource),
+      note(args[0], args[1], 'patch', args[5]?.subresource),
       kube.patch<T>(...args)
     ),
     replace: <T extends KubeObject>(type: ResourceType, object: T, options?: WriteOptions) => (
-      note(type, 'update', options?.subresource),
+      note(type, object.metadata.namespace, 'update', options?.subresource),
       kube.replace<T>(type, object, options)
     ),
-    delete: (type, ...rest) => (note(type, 'delete'), kube.delete(type, ...rest)),
+    delete: (type, namespace, name) => (note(type, namespace, 'delete'), kube.delete(type, namespace, name)),
     watch: <T extends KubeObject>(
       type: ResourceType,
       namespace: string | undefined,
       options: WatchOptions,
       onEvent: (event: WatchEvent<T>) => void,
       onClose: (error?: Error) => void,
-    ) => (note(type, 'watch'), kube.watch<T>(type, namespace, options, onEvent, onClose)),
+    ) => (note(type, namespace, 'watch'), kube.watch<T>(type, namespace, options, onEvent, onClose)),
   };
 }
 
-function granted(): Set<string> {
+/** The controller's grants in the rendered chart, as `group/resource verb` (and namespaced in `scoped`). */
+function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<string> {
   const result = helm([
     'template',
     'kd',
@@ -68,13 +83,14 @@ function granted(): Set<string> {
     'receiver.oidcAudience=a',
     '--set',
     'attestation.existingSecret=k',
+    ...extraArgs,
   ]);
   const roles = parseAllDocuments(result.stdout)
     .map(
       (d) =>
         d.toJS() as {
           kind: string;
-          metadata: { name: string };
+          metadata: { name: string; namespace?: string };
           rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
         },
     )
@@ -87,7 +103,12 @@ function granted(): Set<string> {
     for (const rule of role.rules ?? [])
       for (const group of rule.apiGroups)
         for (const resource of rule.resources)
-          for (const verb of rule.verbs) set.add(`${group}/${resource} ${verb}`);
+          for (const verb of rule.verbs) {
+            set.add(`${group}/${resource} ${verb}`);
+            scoped.add(
+              `${role.kind === 'Role' ? role.metadata.namespace : '*'} ${group}/${resource} ${verb}`,
+            );
+          }
   return set;
 }
 
@@ -147,4 +168,56 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
   const notGranted = [...used].filter((call) => !rules.has(call)).sort();
   const unused = [...rules].filter((rule) => !used.has(rule)).sort();
   expect({ notGranted, unused }).toEqual({ notGranted: [], unused: [] });
+}, 60_000);
+
+test("restricted to listed namespaces, the controller calls only inside them, exactly as the chart's Roles grant", async () => {
+  const used = new Set<string>();
+  const scoped = new Set<string>();
+  const keys = await parseAttestationPublicKeys(readFileSync(h.playground.attestationPublicKeyPath, 'utf8'));
+  await h.scenario('keyless-system', {
+    targets: [{ kind: 'Deployment', name: 'unused', containers: ['x'] }],
+  });
+  await h.scenario('served', {
+    targets: [
+      { kind: 'Deployment', name: 'web', containers: ['web'] },
+      { kind: 'StatefulSet', name: 'web', containers: ['web'] },
+    ],
+  });
+  await h.scenario('not-served');
+  const outside = await h.manual('not-served', 'ignored');
+  const controller = await startController({
+    kube: recording(h.kube, used, scoped),
+    attestationKeys: keys,
+    logger: silentLogger(),
+    pollMs: 50,
+    namespaces: ['served'],
+    leaderElection: {
+      namespace: 'keyless-system',
+      name: 'kd-controller',
+      identity: 'only',
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 800,
+      retryPeriodMs: 100,
+    },
+    history: { ttlMs: 1, intervalMs: 100 },
+  });
+  try {
+    await h.manual('served', 'ok');
+    await h.manual('served', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
+    await h.waitFor('served', 'denied', ['Denied'], 20_000).catch(() => undefined);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
+      await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await controller.stop();
+  }
+  // The request outside the served namespaces was never touched.
+  const after = await h.kube.get<KubeObject>(RESOURCE_TYPES.deployRequests, 'not-served', 'ignored');
+  expect(after?.metadata.resourceVersion).toBe(outside.metadata.resourceVersion);
+  expect([...scoped].filter((call) => call.startsWith('* ') || call.startsWith('not-served '))).toEqual([]);
+  const rules = new Set<string>();
+  granted(['--set', 'namespaces={served}'], rules);
+  const notGranted = [...scoped].filter((call) => !rules.has(call)).sort();
+  expect(notGranted).toEqual([]);
+  expect([...rules].filter((rule) => rule.startsWith('* '))).toEqual([]);
 }, 60_000);

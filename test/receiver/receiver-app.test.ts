@@ -285,3 +285,15 @@ test('graceful shutdown: a long poll in flight is answered, then the server stop
   expect(await answer.json()).toMatchObject({ phase: 'Pending' });
   await expect(fetch(`${url}/healthz`)).rejects.toThrow();
 });
+
+test('a receiver restricted to listed namespaces refuses others with 403 and creates nothing', async () => {
+  await h.close();
+  h = await startHarness(kube, { namespaces: ['billing'] });
+  const { status, body } = await h.dispatch(goodBody(), await h.token());
+  expect(status).toBe(403);
+  expect(body).toMatchObject({
+    error: 'forbidden',
+    message: 'namespace shop is not served by this receiver (KEYLESS_NAMESPACES)',
+  });
+  expect(stored()).toEqual([]);
+});

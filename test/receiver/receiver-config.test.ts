@@ -119,3 +119,14 @@ test.each<[Record<string, string>, RegExp]>([
 ])('invalid %j stops start-up naming the setting', (extra, message) => {
   expect(configError(() => loadReceiverConfig(env(extra))).message).toMatch(message);
 });
+
+test('KEYLESS_NAMESPACES restricts the namespaces served; a bad name names the setting', () => {
+  expect(loadReceiverConfig(env()).namespaces).toEqual([]);
+  expect(loadReceiverConfig(env({ KEYLESS_NAMESPACES: 'shop, billing' })).namespaces).toEqual([
+    'shop',
+    'billing',
+  ]);
+  expect(configError(() => loadReceiverConfig(env({ KEYLESS_NAMESPACES: 'shop,Kube_System' }))).message).toBe(
+    "--namespaces / KEYLESS_NAMESPACES: 'Kube_System' is not a namespace name",
+  );
+});

@@ -91,6 +91,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       attestationKeys: await loadAttestationPublicKeys(controllerConfig.attestationPublicKeyFile),
       logger: logger.child({ component: 'controller' }),
       concurrency: controllerConfig.concurrency,
+      namespaces: controllerConfig.namespaces,
       listen: controllerConfig.metricsListen,
       leaderElection: controllerConfig.leaderElection
         ? {
