@@ -10,6 +10,7 @@ import { ConfigError } from '../receiver/index.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
 import { approvalCommand } from './commands/approval-command.js';
 import { dispatchCommand } from './commands/dispatch-command.js';
+import { githubAppManifestCommand } from './commands/github-app-manifest-command.js';
 import { playgroundCommand } from './commands/playground-command.js';
 import { runCommand } from './commands/run-command.js';
 import { statusCommand } from './commands/status-command.js';
@@ -27,6 +28,8 @@ Commands:
   status       Show a DeployRequest (phase, conditions, images) through the kubeconfig
   approve      Approve a DeployRequest that waits for approval
   reject       Reject a DeployRequest that waits for approval
+  github-app-manifest
+               Print the GitHub App manifest (deployments:write, metadata:read, event deployment)
   help         Show help for a command: keyless-deploy help <command>
 
 Options:
@@ -49,6 +52,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   status: statusCommand,
   approve: approvalCommand('approve'),
   reject: approvalCommand('reject'),
+  'github-app-manifest': githubAppManifestCommand,
 };
 
 function version(): string {

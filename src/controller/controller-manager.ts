@@ -9,8 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { TERMINAL_PHASES, type DeployRequest } from '../api/types.js';
+import { TERMINAL_PHASES, type DeployPolicy, type DeployRequest } from '../api/types.js';
 import type { AttestationPublicKey } from '../attestation/index.js';
+import { DeploymentReporter, needsReport } from '../github/deployment-reporter.js';
+import type { GitHubDeployments } from '../github/github-deployments.js';
 import { createScopedInformer } from '../kube/scoped-informer.js';
 import type { KubeClient, KubeObject, ResourceType } from '../kube/kube-client.js';
 import { LeaderElector } from '../kube/leader-election.js';
@@ -52,6 +54,18 @@ export interface ControllerOptions {
   pollMs?: number;
   history?: HistorySettings;
   now?: () => Date;
+  /**
+   * Report GitHub requests back to GitHub as deployments (the App's Deployments API). Absent: no
+   * reporting. Runs on its own queue, so GitHub never delays a deploy.
+   */
+  github?: {
+    deployments: GitHubDeployments;
+    logUrlTemplate?: string;
+    /** First retry delay after a GitHub error. Default 1 s. */
+    retryBaseMs?: number;
+    /** GitHub calls at once. Default 2. */
+    concurrency?: number;
+  };
   /** Tests only: called after each status write (to stop the controller at every step). */
   afterStatusWrite?: ReconcilerDeps['afterStatusWrite'];
 }
@@ -104,6 +118,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const phases = metrics.gauge('controller_requests', 'DeployRequests by phase (from the cache).', ['phase']);
 
   let queue: WorkQueue | undefined;
+  let reportQueue: WorkQueue | undefined;
   let leading: AbortController | undefined;
   let stopping = false;
 
@@ -119,9 +134,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
     }
   };
 
-  requests.on('add', (request) => active(request) && enqueue(keyOf(request)));
+  const enqueueReport = (request: Request): void => {
+    if (needsReport(request)) reportQueue?.add(keyOf(request));
+  };
+  requests.on('add', (request) => {
+    if (active(request)) enqueue(keyOf(request));
+    enqueueReport(request);
+  });
   requests.on('update', (request) => {
     if (active(request)) enqueue(keyOf(request));
+    enqueueReport(request);
     // Another request of the workload moved: queued ones may proceed or be superseded.
     enqueueWorkload(request.metadata.namespace, request.spec.target.kind, request.spec.target.name);
   });
@@ -164,13 +186,37 @@ export async function startController(options: ControllerOptions): Promise<Runni
       },
     });
     queue.start();
-    for (const request of requests.list()) if (active(request)) enqueue(keyOf(request));
+    if (options.github) {
+      const reporter = new DeploymentReporter({
+        kube,
+        github: options.github.deployments,
+        attestationKeys: options.attestationKeys,
+        policy: (namespace, name) => policies.get(namespace, name) as (DeployPolicy & KubeObject) | undefined,
+        logUrlTemplate: options.github.logUrlTemplate,
+        logger: logger.child({ component: 'github-reporter' }),
+        metrics,
+        retryBaseMs: options.github.retryBaseMs,
+      });
+      reportQueue = new WorkQueue((key) => reporter.reconcile(key), {
+        concurrency: options.github.concurrency ?? 2,
+        logger,
+        baseBackoffMs: 1000,
+        maxBackoffMs: 5 * 60_000,
+      });
+      reportQueue.start();
+    }
+    for (const request of requests.list()) {
+      if (active(request)) enqueue(keyOf(request));
+      enqueueReport(request);
+    }
     logger.info('controller is acting');
   };
   const stopWork = async (): Promise<void> => {
     const current = queue;
+    const reports = reportQueue;
     queue = undefined;
-    await current?.shutdown();
+    reportQueue = undefined;
+    await Promise.all([current?.shutdown(), reports?.shutdown()]);
   };
 
   await Promise.all([requests.start(), policies.start(), ...workloads.map((informer) => informer.start())]);

@@ -18,7 +18,7 @@ import {
   type GitHubIdentity,
 } from '../api/types.js';
 import { verifyAttestation, type AttestationPublicKey } from '../attestation/index.js';
-import type { KubeClient, KubeObject, ResourceType } from '../kube/kube-client.js';
+import { isKubeError, type KubeClient, type KubeObject, type ResourceType } from '../kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -69,6 +69,15 @@ export interface ReconcilerDeps {
   namespaces?: readonly string[];
   /** Called after each status write (tests stop the controller here to prove crash safety). */
   afterStatusWrite?: (request: Request) => Promise<void> | void;
+}
+
+/** True when two versions of a request differ in `status.github` at most. */
+function onlyGitHubReportChanged(before: Request, after: Request): boolean {
+  const strip = (request: Request): string => {
+    const { github: _github, ...status } = request.status ?? {};
+    return JSON.stringify([request.metadata.uid, request.metadata.generation, request.spec, status]);
+  };
+  return strip(before) === strip(after);
 }
 
 /** A step's verdict: go on, or stop here (optionally asking to run again later). */
@@ -169,7 +178,6 @@ export class DeployRequestReconciler {
     }
   }
 
-  /** Step 1: GitHub identity counts only with a valid receiver attestation. */
   /** DeployRequests matching a label selector in every namespace the controller may read. */
   private async listEverywhere(type: ResourceType, labelSelector: string): Promise<Request[]> {
     const namespaces = this.deps.namespaces?.length ? this.deps.namespaces : [undefined];
@@ -179,6 +187,7 @@ export class DeployRequestReconciler {
     return lists.flatMap((list) => list.items);
   }
 
+  /** Step 1: GitHub identity counts only with a valid receiver attestation. */
   private async verifySource(run: Run): Promise<Step> {
     const source = run.request.spec.source;
     if (source.type === 'kubernetes') return NEXT;
@@ -667,15 +676,34 @@ export class DeployRequestReconciler {
     await this.deps.events.record(request, type, reason, message);
   }
 
-  /** One status write with the resourceVersion read; a conflict is thrown (the queue retries). */
+  /**
+   * One status write with the resourceVersion read. A conflict is thrown (the queue retries), except
+   * when the only change since the read is `status.github`, which the GitHub reporter owns: then the
+   * write is repeated on the fresh object, keeping the reporter's progress.
+   */
   private async commit(run: Run): Promise<void> {
     this.assertLeading();
     run.status.observedGeneration = run.request.metadata.generation;
-    const written = await this.deps.kube.replace<Request>(
-      RESOURCE_TYPES.deployRequests,
-      { ...run.request, status: run.status },
-      { subresource: 'status', fieldManager: FIELD_MANAGER },
-    );
+    let written: Request | undefined;
+    for (let attempt = 0; !written; attempt++) {
+      try {
+        written = await this.deps.kube.replace<Request>(
+          RESOURCE_TYPES.deployRequests,
+          { ...run.request, status: run.status },
+          { subresource: 'status', fieldManager: FIELD_MANAGER },
+        );
+      } catch (error) {
+        if (!isKubeError(error, 409) || attempt >= 5) throw error;
+        const fresh = await this.deps.kube.get<Request>(
+          RESOURCE_TYPES.deployRequests,
+          run.request.metadata.namespace,
+          run.request.metadata.name as string,
+        );
+        if (!fresh || !onlyGitHubReportChanged(run.request, fresh)) throw error;
+        run.request = fresh;
+        run.status = { ...run.status, ...(fresh.status?.github ? { github: fresh.status.github } : {}) };
+      }
+    }
     run.request = written;
     run.status = structuredClone(written.status ?? {});
     await this.deps.afterStatusWrite?.(written);

@@ -13,6 +13,8 @@ import { startEmbeddedApiServer, type EmbeddedApiServer } from '../apiserver/emb
 import { generateAttestationKeyPair } from '../attestation/index.js';
 import { parseAttestationPublicKeys } from '../attestation/attestation-keys.js';
 import { startController, type RunningController } from '../controller/controller-manager.js';
+import { gitHubReporting, gitHubWebhooks } from '../github/github-reporting.js';
+import type { GitHubSettings } from '../github/github-settings.js';
 import { createClientNodeKubeClient } from '../kube/client-node-kube-client.js';
 import { loadKubeConfig } from '../kube/load-kube-config.js';
 import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
@@ -48,6 +50,8 @@ export interface PlaygroundOptions {
   rolloutStepMs?: number;
   /** Run the controller. Default true (tests that drive their own controller turn it off). */
   controller?: boolean;
+  /** GitHub App settings (`KEYLESS_GITHUB_*`): report to that GitHub API, accept its webhooks. */
+  github?: GitHubSettings;
   logger: Logger;
 }
 
@@ -179,7 +183,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       evaluatePolicies,
       parseImageReference,
     });
-    const receiver = await startReceiver({ listen: receiverConfig.listen }, deps);
+    const receiver = await startReceiver(
+      { listen: receiverConfig.listen },
+      { ...deps, github: gitHubWebhooks(options.github) },
+    );
     cleanups.unshift(() => receiver.close());
 
     let controller: RunningController | undefined;
@@ -190,6 +197,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         logger: logger.child({ component: 'controller' }),
         pollMs: 250,
         history: { ttlMs: 24 * 3600_000, limitPerWorkload: 20 },
+        github: gitHubReporting(options.github),
       });
       cleanups.unshift(() => (controller as RunningController).stop());
     }

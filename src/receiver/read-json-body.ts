@@ -14,6 +14,14 @@ export const MAX_DEPTH = 32;
 
 /** Read and parse the body of `req` as JSON; throws HttpError 413/415/400. */
 export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  return parseJsonText(await readBodyText(req, maxBytes));
+}
+
+/**
+ * Read the body of `req` as UTF-8 text, exactly as sent (signatures are over these bytes), after
+ * checking the content type and size; throws HttpError 413/415/400.
+ */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
   const contentType = req.headers['content-type'] ?? '';
   const [mediaType, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== 'application/json') {
@@ -46,6 +54,11 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
     throw new HttpError(400, 'invalid_request', 'request body is not valid UTF-8');
   }
   if (text.trim() === '') throw new HttpError(400, 'invalid_request', 'request body is empty');
+  return text;
+}
+
+/** Parse JSON text, refusing prototype keys and deep nesting; throws HttpError 400. */
+export function parseJsonText(text: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);

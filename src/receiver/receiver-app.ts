@@ -17,6 +17,7 @@ import { HttpError, sendError } from './http-error.js';
 import type { PolicyEvaluator } from './policy-port.js';
 import { createRateLimiter, type RateLimitSettings } from './rate-limiter.js';
 import type { ReceiverContext } from './receiver-context.js';
+import { createGitHubWebhookHandler, type GitHubWebhookSettings } from './github-webhook-handler.js';
 import { handleStatus } from './status-handler.js';
 
 export interface ReceiverDeps {
@@ -47,6 +48,8 @@ export interface ReceiverDeps {
   publicUrl?: string;
   /** Namespaces requests may target (the receiver's Roles cover only these); absent or empty: all. */
   namespaces?: readonly string[];
+  /** GitHub App webhooks (`POST /v1/github/webhook`); absent: that route answers 404. */
+  github?: GitHubWebhookSettings;
   /** Readiness (`/readyz`); default always ready. */
   isReady?: () => boolean;
   /** Abort to end long polls at shutdown. */
@@ -120,6 +123,8 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
 
   app.post('/v1/dispatch', route('dispatch', handleDispatch));
   app.get('/v1/requests/:namespace/:name', route('status', handleStatus));
+  if (deps.github)
+    app.post('/v1/github/webhook', route('github_webhook', createGitHubWebhookHandler(deps.github)));
   app.get('/healthz', (_req, res) => {
     res.locals.route = 'healthz';
     res.json({ status: 'ok' });

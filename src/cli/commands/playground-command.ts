@@ -1,5 +1,6 @@
 /** `keyless-deploy playground`: run the local playground until SIGINT/SIGTERM. */
 import { createLogger } from '../../observability/logger.js';
+import { GITHUB_SETTINGS, loadGitHubSettings } from '../../github/github-settings.js';
 import { startPlayground } from '../../playground/playground.js';
 import { EXIT, type CliIo } from '../cli-io.js';
 import { parseFlags } from '../parse-args.js';
@@ -18,6 +19,8 @@ Options:
   --receiver-port N      Port of the receiver (default: any free port)
   --trust-issuer URL     Also trust this OIDC issuer (repeatable)
   --rollout-step-ms N    Time between simulated replica steps (default 250)
+  --github-*             GitHub App settings, as for \`run\` (also KEYLESS_GITHUB_*): report deployments
+                         to that GitHub API and accept its webhooks (see docs/github-app.md)
   -h, --help             Show this help
 
 Files written:
@@ -47,6 +50,7 @@ export async function playgroundCommand(args: string[], io: CliIo): Promise<numb
     'receiver-port': { type: 'string' },
     'trust-issuer': { type: 'string', multiple: true },
     'rollout-step-ms': { type: 'string' },
+    ...Object.fromEntries(Object.values(GITHUB_SETTINGS).map((s) => [s.flag, { type: 'string' as const }])),
   });
   if (values.help) {
     io.stdout(PLAYGROUND_HELP);
@@ -65,6 +69,7 @@ export async function playgroundCommand(args: string[], io: CliIo): Promise<numb
     receiverPort: port(values['receiver-port'], 'receiver-port'),
     trustIssuers: trust,
     rolloutStepMs: port(values['rollout-step-ms'], 'rollout-step-ms'),
+    github: loadGitHubSettings(io.env, values),
     logger,
   });
   const { info } = playground;

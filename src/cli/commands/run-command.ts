@@ -2,6 +2,8 @@
 import { loadAttestationPublicKeys } from '../../attestation/attestation-keys.js';
 import { CONTROLLER_SETTINGS, loadControllerConfig } from '../../controller/controller-config.js';
 import { startController, type RunningController } from '../../controller/controller-manager.js';
+import { gitHubReporting, gitHubWebhooks } from '../../github/github-reporting.js';
+import { GITHUB_SETTINGS, loadGitHubSettings } from '../../github/github-settings.js';
 import { createKubeClient } from '../../kube/load-kube-config.js';
 import { createLogger } from '../../observability/logger.js';
 import { evaluatePolicies, parseImageReference } from '../../policy/index.js';
@@ -18,10 +20,11 @@ import { parseFlags, type OptionSpec } from '../parse-args.js';
 type Setting = { flag: string; env: string; default: string | undefined };
 
 const settingOptions: OptionSpec = Object.fromEntries(
-  [...Object.values(RECEIVER_SETTINGS), ...Object.values(CONTROLLER_SETTINGS)].map((setting) => [
-    setting.flag,
-    { type: 'string' as const },
-  ]),
+  [
+    ...Object.values(RECEIVER_SETTINGS),
+    ...Object.values(CONTROLLER_SETTINGS),
+    ...Object.values(GITHUB_SETTINGS),
+  ].map((setting) => [setting.flag, { type: 'string' as const }]),
 );
 
 const describe = (settings: Record<string, Setting>): string =>
@@ -44,6 +47,10 @@ ${describe(RECEIVER_SETTINGS)}
 
 Controller options:
 ${describe(CONTROLLER_SETTINGS)}
+
+GitHub App options (all optional; see docs/github-app.md). The controller reports deployments when
+an App id and key are set; the receiver accepts POST /v1/github/webhook when a secret is set:
+${describe(GITHUB_SETTINGS)}
 
 Examples:
   KEYLESS_OIDC_AUDIENCE=https://deploy.example.com KEYLESS_ATTESTATION_KEY_FILE=/keys/attestation.pem \\
@@ -68,6 +75,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // Validate every setting before starting anything.
   const receiverConfig = values.receiver ? loadReceiverConfig(io.env, values) : undefined;
   const controllerConfig = values.controller ? loadControllerConfig(io.env, values) : undefined;
+  const github = loadGitHubSettings(io.env, values);
   const kubeconfig = receiverConfig?.kubeconfig ?? controllerConfig?.kubeconfig;
   const kube = createKubeClient(kubeconfig ? { kubeconfigPath: kubeconfig } : {});
 
@@ -82,7 +90,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     });
     receiver = await startReceiver(
       { listen: receiverConfig.listen, shutdownTimeoutSeconds: receiverConfig.shutdownTimeoutSeconds },
-      deps,
+      { ...deps, github: gitHubWebhooks(github) },
     );
   }
   if (controllerConfig) {
@@ -92,6 +100,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       logger: logger.child({ component: 'controller' }),
       concurrency: controllerConfig.concurrency,
       namespaces: controllerConfig.namespaces,
+      github: gitHubReporting(github),
       listen: controllerConfig.metricsListen,
       leaderElection: controllerConfig.leaderElection
         ? {

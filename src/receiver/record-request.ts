@@ -1,0 +1,142 @@
+/**
+ * The common end of every way into the receiver (OIDC dispatches and GitHub deployment webhooks):
+ * the namespace is served, a DeployPolicy admits the request (pre-authorisation, so refusals are
+ * answered at once and nothing is stored), the spec is signed (the attestation), and the
+ * DeployRequest is created. Its name derives from the verified source, so a replay finds the
+ * existing request (200) instead of creating a second one.
+ */
+import {
+  API_VERSION,
+  LABELS,
+  type DeployPolicy,
+  type DeployRequest,
+  type DeployRequestSpec,
+  type GitHubIdentity,
+} from '../api/types.js';
+import { signAttestation } from '../attestation/attestation.js';
+import { isKubeError, type KubeObject } from '../kube/kube-client.js';
+import { RESOURCE_TYPES } from '../kube/resource-types.js';
+import type { Logger } from '../observability/logger.js';
+import { HttpError } from './http-error.js';
+import type { ReceiverContext } from './receiver-context.js';
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+export type RecordOutcome = 'created' | 'replayed';
+
+export interface RecordInput {
+  namespace: string;
+  name: string;
+  spec: DeployRequestSpec;
+  identity: GitHubIdentity;
+}
+
+/** Authorise, attest and create; throws HttpError 403/400/404/409/503. */
+export async function recordRequest(
+  ctx: ReceiverContext,
+  log: Logger,
+  input: RecordInput,
+): Promise<{ stored: DeployRequest; status: 200 | 202; outcome: RecordOutcome }> {
+  const { namespace, name, spec, identity } = input;
+  if (ctx.namespaces.length > 0 && !ctx.namespaces.includes(namespace)) {
+    throw new HttpError(
+      403,
+      'forbidden',
+      `namespace ${namespace} is not served by this receiver (KEYLESS_NAMESPACES)`,
+    );
+  }
+
+  let policies: DeployPolicy[];
+  try {
+    policies = await ctx.listPolicies(namespace);
+  } catch (error) {
+    log.error({ err: errorMessage(error), namespace }, 'cannot list DeployPolicies');
+    throw unavailable('cannot read DeployPolicies from the Kubernetes API');
+  }
+  const decision = ctx.evaluatePolicies({ spec, source: { type: spec.source.type, identity }, policies });
+  if (!decision.allowed) {
+    const reasons = decision.reasons;
+    const first = reasons[0];
+    const message =
+      policies.length === 0
+        ? `no DeployPolicy in namespace ${namespace} allows deploys`
+        : `no DeployPolicy in namespace ${namespace} admits this request${first ? `: ${first.condition}: ${first.message}` : ''}`;
+    log.info({ namespace, target: spec.target, reasons }, 'dispatch denied by pre-authorisation');
+    throw new HttpError(403, 'forbidden', message, reasons);
+  }
+
+  spec.source.attestation = await signAttestation({ namespace, name, spec }, ctx.attestationKey, ctx.clock());
+  const labels: Record<string, string> = {
+    [LABELS.repositoryId]: identity.repositoryId,
+    [LABELS.targetKind]: spec.target.kind,
+    // Names are unique per namespace only: this label lets the controller (which watches every
+    // namespace) find a second request made from the same token in another namespace.
+    [LABELS.tokenHash]: name.slice(name.lastIndexOf('-') + 1),
+  };
+  if (spec.target.name.length <= 63 && LABEL_VALUE.test(spec.target.name))
+    labels[LABELS.targetName] = spec.target.name;
+  const request: DeployRequest & KubeObject = {
+    apiVersion: API_VERSION,
+    kind: 'DeployRequest',
+    metadata: { name, namespace, labels },
+    spec,
+  };
+
+  let stored: DeployRequest;
+  let status: 200 | 202 = 202;
+  let outcome: RecordOutcome = 'created';
+  try {
+    stored = await ctx.kube.create<DeployRequest & KubeObject>(RESOURCE_TYPES.deployRequests, request, {
+      fieldManager: 'keyless-deploy-receiver',
+    });
+    outcome = 'created';
+  } catch (error) {
+    if (isKubeError(error, 409)) {
+      stored = await replayOf(ctx, namespace, name, identity.issuer, identity.tokenId);
+      status = 200;
+      outcome = 'replayed';
+    } else if (isKubeError(error, 422) || isKubeError(error, 400)) {
+      log.warn({ err: errorMessage(error) }, 'API server refused the DeployRequest');
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `the Kubernetes API refused the request: ${errorMessage(error)}`,
+      );
+    } else if (isKubeError(error, 404)) {
+      throw new HttpError(404, 'not_found', `namespace ${namespace} or the DeployRequest API does not exist`);
+    } else {
+      log.error({ err: errorMessage(error) }, 'cannot create DeployRequest');
+      throw unavailable('cannot create the DeployRequest in the Kubernetes API');
+    }
+  }
+  return { stored, status, outcome };
+}
+
+/** After a 409: the existing request, when it was made from the same token; otherwise a conflict. */
+async function replayOf(
+  ctx: ReceiverContext,
+  namespace: string,
+  name: string,
+  issuer: string,
+  tokenId: string | undefined,
+): Promise<DeployRequest> {
+  let existing: DeployRequest | undefined;
+  try {
+    existing = await ctx.kube.get<DeployRequest & KubeObject>(RESOURCE_TYPES.deployRequests, namespace, name);
+  } catch {
+    throw unavailable('cannot read the existing DeployRequest from the Kubernetes API');
+  }
+  const github = existing?.spec?.source?.github;
+  if (!existing || github?.tokenId !== tokenId || github?.issuer !== issuer) {
+    throw new HttpError(409, 'conflict', `a different DeployRequest named ${name} already exists`);
+  }
+  return existing;
+}
+
+function unavailable(message: string): HttpError {
+  return new HttpError(503, 'unavailable', message, undefined, { 'Retry-After': '5' });
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
