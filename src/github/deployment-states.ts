@@ -16,6 +16,9 @@ export function desiredStates(request: Pick<DeployRequest, 'status'>): Deploymen
   const ran: DeploymentState[] = started ? ['queued', 'in_progress'] : ['queued'];
   switch (status.phase ?? 'Pending') {
     case 'Pending':
+      // Not yet authorised: nothing is said to GitHub before a policy has admitted the request
+      // (and decided whether it reports at all).
+      return [];
     case 'Waiting':
     case 'Queued':
     case 'WaitingForApproval':

@@ -2,6 +2,7 @@
  * End-to-end harness: a playground (embedded API server with simulated workloads, OIDC issuer,
  * receiver) without its controller, so each test drives its own controller over HTTP.
  */
+import type { GitHubSettings } from '../../src/github/github-settings.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,13 +93,15 @@ function workloadObject(
   };
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `github`: GitHub App settings for the playground's receiver (webhooks). */
+export async function startHarness(options: { github?: GitHubSettings } = {}): Promise<Harness> {
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
     demo: false,
     controller: false,
     rolloutStepMs: 20,
     logger: silentLogger(),
+    github: options.github,
   });
   const kube = playground.kube;
   const attestationKeys = await parseAttestationPublicKeys(

@@ -110,7 +110,14 @@ async function readBody(request: IncomingMessage): Promise<string> {
 }
 
 /** Start the fake on 127.0.0.1 with a fresh App key pair. */
-export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Promise<FakeGitHub> {
+export async function startFakeGitHub(
+  options: {
+    /** Serve under a path, as GHES serves /api/v3. */
+    pathPrefix?: string;
+    /** Misbehave: grant these permissions on top of what a token asks for. */
+    grantExtra?: Record<string, string>;
+  } = {},
+): Promise<FakeGitHub> {
   const openapi = githubOpenApi();
   const prefix = options.pathPrefix ?? '';
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -158,7 +165,9 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
     const match = /^(?:bearer|token) (.+)$/i.exec(header ?? '');
     if (!match) return false;
     try {
-      const { payload } = await jwtVerify(match[1] as string, publicKey as KeyObject, { algorithms: ['RS256'] });
+      const { payload } = await jwtVerify(match[1] as string, publicKey as KeyObject, {
+        algorithms: ['RS256'],
+      });
       return String(payload.iss) === String(appId) && (payload.exp ?? 0) - (payload.iat ?? 0) <= 660;
     } catch {
       return false;
@@ -186,9 +195,11 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
   ): Promise<Answer> {
     const full = params.owner && params.repo ? `${params.owner}/${params.repo}` : '';
     const repository = full ? repositories.get(full.toLowerCase()) : undefined;
-    if (operationId === 'apps/get-repo-installation' || operationId === 'apps/create-installation-access-token') {
-      if (!(await verifyAppJwt(authorization)))
-        return error(401, 'A JSON web token could not be decoded');
+    if (
+      operationId === 'apps/get-repo-installation' ||
+      operationId === 'apps/create-installation-access-token'
+    ) {
+      if (!(await verifyAppJwt(authorization))) return error(401, 'A JSON web token could not be decoded');
     }
     switch (operationId) {
       case 'apps/get-repo-installation': {
@@ -238,16 +249,24 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
         }
         const ids = (body.repository_ids as number[] | undefined) ?? installed.map((r) => r.id);
         if (ids.some((id) => !installed.some((r) => r.id === id)))
-          return error(422, 'There is at least one repository that does not exist or is not accessible to the parent installation.');
+          return error(
+            422,
+            'There is at least one repository that does not exist or is not accessible to the parent installation.',
+          );
         const token = `ghs_${randomBytes(18).toString('hex')}`;
         const expiresAt = Date.now() + 3600_000;
-        tokens.set(token, { installationId, repositoryIds: ids, permissions: { ...asked, metadata: 'read' }, expiresAt });
+        tokens.set(token, {
+          installationId,
+          repositoryIds: ids,
+          permissions: { ...asked, metadata: 'read' },
+          expiresAt,
+        });
         return {
           status: 201,
           body: {
             token,
             expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            permissions: { ...asked, metadata: 'read' },
+            permissions: { ...asked, metadata: 'read', ...options.grantExtra },
             repository_selection: 'selected',
           },
         };
@@ -267,7 +286,12 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
       deployments.find((d) => d.repository === full && d.id === Number(params.deployment_id));
     switch (operationId) {
       case 'repos/create-deployment': {
-        const deployment: FakeDeployment = { id: nextId++, repository: full, body: { ...body }, statuses: [] };
+        const deployment: FakeDeployment = {
+          id: nextId++,
+          repository: full,
+          body: { ...body },
+          statuses: [],
+        };
         deployments.push(deployment);
         return { status: 201, body: deploymentJson(deployment) };
       }
@@ -298,7 +322,8 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
           state: body.state,
           creator: bot(),
           description,
-          environment: (body.environment as string | undefined) ?? deployment.body.environment ?? 'production',
+          environment:
+            (body.environment as string | undefined) ?? deployment.body.environment ?? 'production',
           target_url: (body.log_url as string | undefined) ?? (body.target_url as string | undefined) ?? '',
           log_url: (body.log_url as string | undefined) ?? '',
           environment_url: (body.environment_url as string | undefined) ?? '',
@@ -312,7 +337,9 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
       }
       case 'repos/list-deployment-statuses': {
         const deployment = find();
-        return deployment ? { status: 200, body: [...deployment.statuses].reverse() } : error(404, 'Not Found');
+        return deployment
+          ? { status: 200, body: [...deployment.statuses].reverse() }
+          : error(404, 'Not Found');
       }
       default:
         return error(404, `the fake does not implement ${operationId}`);
@@ -405,7 +432,10 @@ export async function startFakeGitHub(options: { pathPrefix?: string } = {}): Pr
     install(repository) {
       const existing = [...repositories.values()].find((r) => r.owner === repository.owner);
       const installationId = existing?.installationId ?? nextId++;
-      repositories.set(`${repository.owner}/${repository.name}`.toLowerCase(), { ...repository, installationId });
+      repositories.set(`${repository.owner}/${repository.name}`.toLowerCase(), {
+        ...repository,
+        installationId,
+      });
       return installationId;
     },
     calls,

@@ -39,7 +39,8 @@ function rewrite(node: unknown): unknown {
   if (!node || typeof node !== 'object') return node;
   const out: Json = {};
   for (const [key, value] of Object.entries(node as Json)) {
-    if (key === '$ref' && typeof value === 'string' && value.startsWith('#/')) out.$ref = `${SPEC_ID}${value}`;
+    if (key === '$ref' && typeof value === 'string' && value.startsWith('#/'))
+      out.$ref = `${SPEC_ID}${value}`;
     else if (key !== 'nullable' && key !== 'example' && key !== 'examples') out[key] = rewrite(value);
   }
   if ((node as Json).nullable === true) return { anyOf: [out, { type: 'null' }] };
@@ -109,11 +110,12 @@ export class GitHubOpenApi {
       `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '([^/]+)')}$`,
     );
     const parameters = ((operation.parameters as Array<Parameter | { $ref: string }>) ?? []).map((p) =>
-      (p as { $ref?: string }).$ref ? this.componentParameter((p as { $ref: string }).$ref) : (p as Parameter),
+      (p as { $ref?: string }).$ref
+        ? this.componentParameter((p as { $ref: string }).$ref)
+        : (p as Parameter),
     );
     const bodySchema = (operation.requestBody as Json | undefined)?.content as
-      | Record<string, { schema?: Json }>
-      | undefined;
+      Record<string, { schema?: Json }> | undefined;
     const requestSchema = bodySchema?.['application/json']?.schema;
     const bodyRequired = (operation.requestBody as { required?: boolean } | undefined)?.required === true;
     const responses = (operation.responses ?? {}) as Record<string, Json>;
@@ -126,26 +128,37 @@ export class GitHubOpenApi {
       match(path) {
         const found = pattern.exec(path);
         if (!found) return undefined;
-        return Object.fromEntries(pathParams.map((name, i) => [name, decodeURIComponent(found[i + 1] as string)]));
+        return Object.fromEntries(
+          pathParams.map((name, i) => [name, decodeURIComponent(found[i + 1] as string)]),
+        );
       },
       validateRequest(params, query, body) {
         const problems: string[] = [];
-        const check = (where: string, name: string, value: string | undefined, parameter: Parameter): void => {
+        const check = (
+          where: string,
+          name: string,
+          value: string | undefined,
+          parameter: Parameter,
+        ): void => {
           if (value === undefined) {
             if (parameter.required) problems.push(`${where} parameter ${name} is required`);
             return;
           }
           const type = (parameter.schema?.type as string | undefined) ?? 'string';
-          if (type === 'integer' && !/^-?\d+$/.test(value)) problems.push(`${where} parameter ${name} must be an integer`);
+          if (type === 'integer' && !/^-?\d+$/.test(value))
+            problems.push(`${where} parameter ${name} must be an integer`);
           const allowed = parameter.schema?.enum as string[] | undefined;
-          if (allowed && !allowed.includes(value)) problems.push(`${where} parameter ${name} must be one of ${allowed.join(', ')}`);
+          if (allowed && !allowed.includes(value))
+            problems.push(`${where} parameter ${name} must be one of ${allowed.join(', ')}`);
         };
         for (const parameter of parameters) {
           if (parameter.in === 'path') check('path', parameter.name, params[parameter.name], parameter);
-          if (parameter.in === 'query') check('query', parameter.name, query.get(parameter.name) ?? undefined, parameter);
+          if (parameter.in === 'query')
+            check('query', parameter.name, query.get(parameter.name) ?? undefined, parameter);
         }
         const known = new Set(parameters.filter((p) => p.in === 'query').map((p) => p.name));
-        for (const name of query.keys()) if (!known.has(name)) problems.push(`unknown query parameter ${name}`);
+        for (const name of query.keys())
+          if (!known.has(name)) problems.push(`unknown query parameter ${name}`);
         if (body === undefined) {
           if (bodyRequired) problems.push('a JSON body is required');
           return problems;
@@ -156,23 +169,29 @@ export class GitHubOpenApi {
         }
         const validate = self.validator(requestSchema);
         if (!validate(body))
-          for (const error of validate.errors ?? []) problems.push(`body${error.instancePath} ${error.message ?? ''}`.trim());
+          for (const error of validate.errors ?? [])
+            problems.push(`body${error.instancePath} ${error.message ?? ''}`.trim());
         // GitHub ignores unknown fields; a client sending one has a bug, so the fake refuses it.
         const properties = self.resolve<Json>(requestSchema).properties as Json | undefined;
         if (properties && body && typeof body === 'object' && !Array.isArray(body))
-          for (const key of Object.keys(body)) if (!(key in properties)) problems.push(`body has unknown field ${key}`);
+          for (const key of Object.keys(body))
+            if (!(key in properties)) problems.push(`body has unknown field ${key}`);
         return problems;
       },
       validateResponse(status, body) {
         const response = responses[String(status)];
         if (!response) return [`status ${status} is not documented for ${method} ${template}`];
         const resolved = self.resolve<Json>(response);
-        const schema = (resolved.content as Record<string, { schema?: Json }> | undefined)?.['application/json']?.schema;
+        const schema = (resolved.content as Record<string, { schema?: Json }> | undefined)?.[
+          'application/json'
+        ]?.schema;
         if (!schema) return body === undefined || body === '' ? [] : [`status ${status} documents no body`];
         const validate = self.validator(schema);
         return validate(body)
           ? []
-          : (validate.errors ?? []).map((e) => `response ${status}${e.instancePath} ${e.message ?? ''}`.trim());
+          : (validate.errors ?? []).map((e) =>
+              `response ${status}${e.instancePath} ${e.message ?? ''}`.trim(),
+            );
       },
     };
   }

@@ -1,0 +1,233 @@
+/**
+ * Deploys reported to GitHub, end to end: the receiver and controller against the embedded API
+ * server, the App's calls against the fake GitHub (every request checked against GitHub's OpenAPI
+ * description), including outages and rate limits during deploys.
+ */
+import type { DeployPolicySpec } from '../../src/api/types.js';
+import type { RunningController } from '../../src/controller/controller-manager.js';
+import { createGitHubDeployments } from '../../src/github/github-deployments.js';
+import { createGitHubApp } from '../../src/github/installation-tokens.js';
+import { startHarness, type Harness, type Request } from '../e2e/harness.js';
+import { startFakeGitHub, type FakeDeployment, type FakeGitHub } from '../support/fake-github.js';
+
+const SHA = 'a501fa6b06a6dc25cca7cace0b989abe6b156366';
+let github: FakeGitHub;
+let h: Harness;
+let controller: RunningController;
+
+const REPORTING: Partial<DeployPolicySpec> = {
+  github: {
+    productionEnvironment: true,
+    environmentUrl: 'https://shop.example.com',
+  },
+};
+
+beforeAll(async () => {
+  github = await startFakeGitHub();
+  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  h = await startHarness();
+  controller = await h.controller({
+    github: {
+      deployments: createGitHubDeployments(
+        createGitHubApp({
+          appId: String(github.appId),
+          privateKeyPem: github.privateKeyPem,
+          apiUrl: github.url,
+        }),
+        github.url,
+      ),
+      logUrlTemplate: 'https://deploy.example.com/requests/{namespace}/{name}',
+      retryBaseMs: 100,
+    },
+  });
+});
+
+afterAll(async () => {
+  await controller.stop();
+  await h.close();
+  await github.close();
+});
+
+async function dispatch(
+  namespace: string,
+  image: string,
+  claims: Record<string, string> = {},
+): Promise<string> {
+  const { status, body } = await h.dispatch(namespace, { target: 'web', image }, claims);
+  expect(status).toBe(202);
+  return String(body.name);
+}
+
+/** Wait until the request's report has delivered `states`. */
+async function reported(
+  namespace: string,
+  name: string,
+  states: string[],
+  timeoutMs = 20_000,
+): Promise<Request> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Request | undefined;
+  while (Date.now() < deadline) {
+    last = await h.waitFor(namespace, name, [
+      'Pending',
+      'Queued',
+      'Deploying',
+      'Succeeded',
+      'Failed',
+      'RolledBack',
+      'Denied',
+      'Superseded',
+    ]);
+    if (JSON.stringify(last.status?.github?.reportedStates ?? []) === JSON.stringify(states)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(
+    `${namespace}/${name}: reported ${JSON.stringify(last?.status?.github)}, wanted ${states.join(',')}`,
+  );
+}
+
+function deploymentOf(request: Request): FakeDeployment {
+  const found = github.deployments().filter((d) => String(d.id) === request.status?.github?.deploymentId);
+  expect(found).toHaveLength(1);
+  return found[0] as FakeDeployment;
+}
+
+const states = (deployment: FakeDeployment): unknown[] => deployment.statuses.map((s) => s.state);
+
+test('a dispatch becomes a GitHub deployment of the verified sha with statuses queued, in_progress, success', async () => {
+  await h.scenario('gh-ok', REPORTING);
+  const name = await dispatch('gh-ok', 'ghcr.io/acme/web:2.0.0', { environment: 'production' });
+  const request = await reported('gh-ok', name, ['queued', 'in_progress', 'success']);
+  expect(request.status?.phase).toBe('Succeeded');
+  const deployment = deploymentOf(request);
+  expect(deployment.repository).toBe('acme/web');
+  expect(deployment.body).toEqual({
+    ref: SHA,
+    environment: 'production',
+    description: 'keyless-deploy: Deployment/web in gh-ok',
+    auto_merge: false,
+    required_contexts: [],
+    production_environment: true,
+    transient_environment: false,
+    payload: {
+      keylessDeploy: {
+        namespace: 'gh-ok',
+        name,
+        uid: request.metadata.uid,
+        target: { kind: 'Deployment', name: 'web' },
+        images: [{ container: 'web', image: 'ghcr.io/acme/web:2.0.0' }],
+      },
+    },
+  });
+  expect(states(deployment)).toEqual(['queued', 'in_progress', 'success']);
+  const success = deployment.statuses[2] as Record<string, string>;
+  expect(success.log_url).toBe(`https://deploy.example.com/requests/gh-ok/${name}`);
+  expect(success.environment_url).toBe('https://shop.example.com');
+  expect(success.description).toBe('Deployed Deployment/web');
+  expect(request.status?.github?.deploymentUrl).toBe(
+    `${github.url}/repos/acme/web/deployments/${deployment.id}`,
+  );
+});
+
+test('a failed rollout reports failure, with the reason in at most 140 characters', async () => {
+  await h.scenario('gh-fail', {}, { progressDeadlineSeconds: 1 });
+  const name = await dispatch('gh-fail', 'ghcr.io/acme/web:fail-1');
+  const request = await reported('gh-fail', name, ['queued', 'in_progress', 'failure']);
+  expect(request.status?.phase).toBe('RolledBack');
+  const deployment = deploymentOf(request);
+  expect(states(deployment)).toEqual(['queued', 'in_progress', 'failure']);
+  const failure = deployment.statuses[2] as Record<string, string>;
+  expect(failure.description?.length).toBeLessThanOrEqual(140);
+  expect(failure.description).toMatch(/^RolledBack: /);
+  // No environment URL where the policy names none.
+  expect(failure.environment_url).toBe('');
+});
+
+test('a superseded request is marked inactive; a request denied for reusing a token reports error', async () => {
+  await h.scenario('gh-order', {}, { progressDeadlineSeconds: 5 });
+  const slow = await dispatch('gh-order', 'ghcr.io/acme/web:fail-slow');
+  await h.waitFor('gh-order', slow, ['Deploying']);
+  const older = await dispatch('gh-order', 'ghcr.io/acme/web:3.0.0');
+  await h.waitFor('gh-order', older, ['Queued', 'Superseded']);
+  const newer = await dispatch('gh-order', 'ghcr.io/acme/web:4.0.0');
+  const superseded = await reported('gh-order', older, ['queued', 'inactive']);
+  expect(superseded.status?.phase).toBe('Superseded');
+  expect(states(deploymentOf(superseded))).toEqual(['queued', 'inactive']);
+  await reported('gh-order', newer, ['queued', 'in_progress', 'success'], 30_000);
+
+  await h.scenario('gh-reuse-a');
+  await h.scenario('gh-reuse-b');
+  const token = await h.playground.issuer.mint(
+    {
+      repository: 'acme/web',
+      repository_id: '100000001',
+      repository_owner: 'acme',
+      repository_owner_id: '100000000',
+    },
+    { audience: h.playground.info.audience },
+  );
+  const send = async (namespace: string): Promise<string> => {
+    const response = await fetch(`${h.playground.receiver.url}/v1/dispatch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ namespace, target: 'web', image: 'ghcr.io/acme/web:7.0.0' }),
+    });
+    return String(((await response.json()) as { name: string }).name);
+  };
+  const first = await send('gh-reuse-a');
+  await reported('gh-reuse-a', first, ['queued', 'in_progress', 'success']);
+  const second = await send('gh-reuse-b');
+  const denied = await reported('gh-reuse-b', second, ['error']);
+  expect(denied.status?.phase).toBe('Denied');
+  const deployment = deploymentOf(denied);
+  expect(states(deployment)).toEqual(['error']);
+  expect(String(deployment.statuses[0]?.description)).toMatch(/^Denied: the same token already created/);
+});
+
+test('GitHub down during a deploy: the deploy succeeds at once, the report arrives later, once per state', async () => {
+  await h.scenario('gh-outage');
+  github.setDown(true);
+  const before = github.calls.length;
+  const name = await dispatch('gh-outage', 'ghcr.io/acme/web:5.0.0');
+  const done = await h.waitFor('gh-outage', name, ['Succeeded', 'Failed']);
+  expect(done.status?.phase).toBe('Succeeded');
+  expect(await h.images('gh-outage')).toEqual(['ghcr.io/acme/web:5.0.0']);
+  // The reporter tried, failed, and said why in the status.
+  const deadline = Date.now() + 10_000;
+  let failing = done;
+  while (Date.now() < deadline && !failing.status?.github?.lastError) {
+    await new Promise((r) => setTimeout(r, 50));
+    failing = await h.waitFor('gh-outage', name, ['Succeeded']);
+  }
+  expect(failing.status?.github?.lastError).toMatch(/GitHub unavailable \(503\)/);
+  expect(github.calls.slice(before).every((call) => call.status === 503)).toBe(true);
+  github.setDown(false);
+  const request = await reported('gh-outage', name, ['queued', 'in_progress', 'success'], 30_000);
+  expect(states(deploymentOf(request))).toEqual(['queued', 'in_progress', 'success']);
+  expect(request.status?.github?.lastError).toBeUndefined();
+});
+
+test.each(['primary', 'secondary'] as const)(
+  'GitHub rate limit (%s) during a deploy: the deploy is not held up; the report waits for the limit, once per state',
+  async (kind) => {
+    const namespace = `gh-limit-${kind}`;
+    await h.scenario(namespace);
+    github.rateLimit(1500, kind);
+    const name = await dispatch(namespace, 'ghcr.io/acme/web:6.0.0');
+    expect((await h.waitFor(namespace, name, ['Succeeded', 'Failed'])).status?.phase).toBe('Succeeded');
+    const limited = github.calls.filter((call) => call.status === (kind === 'primary' ? 403 : 429));
+    expect(limited.length).toBeGreaterThan(0);
+    const request = await reported(namespace, name, ['queued', 'in_progress', 'success'], 30_000);
+    expect(states(deploymentOf(request))).toEqual(['queued', 'in_progress', 'success']);
+  },
+);
+
+test('a policy that turns reporting off gets no deployment', async () => {
+  await h.scenario('gh-off', { github: { enabled: false } });
+  const before = github.deployments().length;
+  const name = await dispatch('gh-off', 'ghcr.io/acme/web:8.0.0');
+  const done = await h.waitFor('gh-off', name, ['Succeeded']);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(github.deployments().length).toBe(before);
+  expect((await h.waitFor('gh-off', name, ['Succeeded'])).status?.github).toEqual(done.status?.github);
+});
