@@ -16,7 +16,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['scripts/**/*.mjs', '*.js'],
+    files: ['scripts/**/*.mjs', 'test/**/*.mjs', '*.js'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
   },
   {

@@ -6,6 +6,9 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // Every installation-token request of the suite is recorded and audited at the end.
+  globalSetup: '<rootDir>/test/support/token-audit-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/token-audit-teardown.mjs',
   // Integration tests start HTTP servers and real kubectl processes; two cores, two workers.
   maxWorkers: 2,
 };

@@ -100,6 +100,11 @@ export interface DeployRequestSpec {
   environment?: string;
   reason?: string;
   payload?: Record<string, unknown>;
+  /**
+   * When the receiver accepted the request (RFC 3339, milliseconds), covered by the attestation.
+   * Orders requests to one workload that were created within the same second.
+   */
+  requestedAt?: string;
   source: DeployRequestSource;
 }
 

@@ -123,10 +123,16 @@ function timestamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Newer means created later; same second: name order (deterministic across replicas). */
+/** When a request was made: the receiver's millisecond `requestedAt`, else its creationTimestamp. */
+function requestTime(request: Request): number {
+  const requested = Date.parse(request.spec.requestedAt ?? '');
+  return Number.isFinite(requested) ? requested : Date.parse(request.metadata.creationTimestamp ?? '');
+}
+
+/** Newer means requested later; the same millisecond: name order (deterministic across replicas). */
 function isNewer(a: Request, b: Request): boolean {
-  const ta = Date.parse(a.metadata.creationTimestamp ?? '');
-  const tb = Date.parse(b.metadata.creationTimestamp ?? '');
+  const ta = requestTime(a);
+  const tb = requestTime(b);
   return ta !== tb ? ta > tb : (a.metadata.name ?? '') > (b.metadata.name ?? '');
 }
 

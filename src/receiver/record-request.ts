@@ -37,7 +37,9 @@ export async function recordRequest(
   log: Logger,
   input: RecordInput,
 ): Promise<{ stored: DeployRequest; status: 200 | 202; outcome: RecordOutcome }> {
-  const { namespace, name, spec, identity } = input;
+  const { namespace, name, identity } = input;
+  // Millisecond order of requests to one workload (creationTimestamp has whole seconds only).
+  const spec: DeployRequestSpec = { ...input.spec, requestedAt: ctx.clock().toISOString() };
   if (ctx.namespaces.length > 0 && !ctx.namespaces.includes(namespace)) {
     throw new HttpError(
       403,

@@ -96,6 +96,36 @@ describe('controller resilience', () => {
     },
   );
 
+  test('within one second, the request the receiver accepted last wins, whatever the names', async () => {
+    const controller = await h.controller();
+    try {
+      await h.scenario('same-second', {}, { progressDeadlineSeconds: 3 });
+      await h.manual('same-second', 'a-slow', {
+        images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-slow' }],
+      });
+      await h.waitFor('same-second', 'a-slow', ['Deploying']);
+      const at = Date.now();
+      // Names in the opposite order of arrival: only requestedAt can tell which is newer.
+      await h.manual('same-second', 'z-first', {
+        images: [{ container: 'web', image: 'ghcr.io/acme/web:5.0.0' }],
+        requestedAt: new Date(at).toISOString(),
+      });
+      await h.manual('same-second', 'b-second', {
+        images: [{ container: 'web', image: 'ghcr.io/acme/web:6.0.0' }],
+        requestedAt: new Date(at + 5).toISOString(),
+      });
+      expect(
+        (await h.waitFor('same-second', 'z-first', ['Superseded', 'Succeeded'], 20_000)).status?.phase,
+      ).toBe('Superseded');
+      expect(
+        (await h.waitFor('same-second', 'b-second', ['Succeeded', 'Failed'], 20_000)).status?.phase,
+      ).toBe('Succeeded');
+      expect(await h.images('same-second')).toEqual(['ghcr.io/acme/web:6.0.0']);
+    } finally {
+      await controller.stop();
+    }
+  });
+
   test('one deploy per workload; newer requests supersede queued ones; the last one wins', async () => {
     const controller = await h.controller();
     try {

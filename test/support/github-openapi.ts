@@ -119,7 +119,8 @@ export class GitHubOpenApi {
     const requestSchema = bodySchema?.['application/json']?.schema;
     const bodyRequired = (operation.requestBody as { required?: boolean } | undefined)?.required === true;
     const responses = (operation.responses ?? {}) as Record<string, Json>;
-    const self = this;
+    const validator = (schema: unknown): ValidateFunction => this.validator(schema);
+    const resolve = <T>(node: T | { $ref: string }): T => this.resolve<T>(node);
     return {
       method,
       template,
@@ -167,12 +168,12 @@ export class GitHubOpenApi {
           problems.push('this operation takes no body');
           return problems;
         }
-        const validate = self.validator(requestSchema);
+        const validate = validator(requestSchema);
         if (!validate(body))
           for (const error of validate.errors ?? [])
             problems.push(`body${error.instancePath} ${error.message ?? ''}`.trim());
         // GitHub ignores unknown fields; a client sending one has a bug, so the fake refuses it.
-        const properties = self.resolve<Json>(requestSchema).properties as Json | undefined;
+        const properties = resolve<Json>(requestSchema).properties as Json | undefined;
         if (properties && body && typeof body === 'object' && !Array.isArray(body))
           for (const key of Object.keys(body))
             if (!(key in properties)) problems.push(`body has unknown field ${key}`);
@@ -181,12 +182,12 @@ export class GitHubOpenApi {
       validateResponse(status, body) {
         const response = responses[String(status)];
         if (!response) return [`status ${status} is not documented for ${method} ${template}`];
-        const resolved = self.resolve<Json>(response);
+        const resolved = resolve<Json>(response);
         const schema = (resolved.content as Record<string, { schema?: Json }> | undefined)?.[
           'application/json'
         ]?.schema;
         if (!schema) return body === undefined || body === '' ? [] : [`status ${status} documents no body`];
-        const validate = self.validator(schema);
+        const validate = validator(schema);
         return validate(body)
           ? []
           : (validate.errors ?? []).map((e) =>
