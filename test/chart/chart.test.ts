@@ -2,7 +2,7 @@
  * The Helm chart with a real helm: lint, render with several value sets, apply what it renders to
  * the embedded API server with a real kubectl (server-side dry run), and refuse bad values.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -20,6 +20,15 @@ const VALUE_SETS: Record<string, string[]> = {
   defaults: [],
   existingSecret: REQUIRED,
   namespaced: [...REQUIRED, '--set', 'namespaces={apps-a,apps-b}'],
+  githubApp: [
+    ...REQUIRED,
+    '--set',
+    'github.app.enabled=true',
+    '--set',
+    'github.app.existingSecret=keyless-github',
+    '--set',
+    'github.apiUrl=https://ghe.example.com/api/v3',
+  ],
   ha: [...REQUIRED, '--set', 'receiver.replicas=3', '--set', 'controller.replicas=2'],
   ingress: [
     ...REQUIRED,
@@ -249,7 +258,59 @@ describe('charts/keyless-deploy', () => {
     }
   });
 
+  test('GitHub App: the controller mounts only the private key, the receiver only the webhook secret', () => {
+    const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs1',
+      format: 'pem',
+    }) as string;
+    const objects = render([
+      ...REQUIRED,
+      '--set',
+      'github.app.enabled=true',
+      '--set',
+      'github.app.appId=123456',
+      '--set-string',
+      `github.app.privateKey=${key}`,
+      '--set',
+      'github.app.webhookSecret=0123456789abcdef0123',
+    ]);
+    const secret = objects.find((o) => (o.metadata as { name: string }).name === 'kd-github-app') as {
+      stringData: Record<string, string>;
+    };
+    expect(Object.keys(secret.stringData).sort()).toEqual(['app-id', 'private-key.pem', 'webhook-secret']);
+    const mounted = (name: string): string[] => {
+      const deployment = objects.find(
+        (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name === name,
+      ) as {
+        spec: {
+          template: {
+            spec: { volumes: Array<{ name: string; secret?: { items: Array<{ key: string }> } }> };
+          };
+        };
+      };
+      const volume = deployment.spec.template.spec.volumes.find((v) => v.name === 'github');
+      return volume?.secret?.items.map((i) => i.key) ?? [];
+    };
+    expect(mounted('kd-controller')).toEqual(['private-key.pem']);
+    expect(mounted('kd-receiver')).toEqual(['webhook-secret']);
+    // Only with the App does the controller patch status (the reporter's progress).
+    const rules = (args: string[]) =>
+      JSON.stringify(
+        (
+          render(args).find(
+            (o) => o.kind === 'ClusterRole' && (o.metadata as { name: string }).name === 'kd-controller',
+          ) as {
+            rules: unknown[];
+          }
+        ).rules,
+      );
+    expect(rules(VALUE_SETS.githubApp as string[])).toContain('"verbs":["update","patch"]');
+    expect(rules(REQUIRED)).toContain('"verbs":["update"]');
+  });
+
   test.each([
+    [REQUIRED.concat(['--set', 'github.app.enabled=true']), '/github/app/appId'],
+    [REQUIRED.concat(['--set', 'github.apiUrl=http://api.github.com']), '/github/apiUrl'],
     [REQUIRED.concat(['--set', 'namespaces={Not_A_Namespace}']), '/namespaces/0'],
     [REQUIRED.concat(['--set', 'attestation.existingSecret=Bad/Name']), '/attestation/existingSecret'],
     [

@@ -17,17 +17,24 @@ import type {
 } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { createGitHubDeployments } from '../../src/github/github-deployments.js';
+import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { startHarness, type Harness } from '../e2e/harness.js';
+import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { CHART, helm } from '../support/helm.js';
 
 let h: Harness;
+let github: FakeGitHub;
 
 beforeAll(async () => {
   h = await startHarness();
+  github = await startFakeGitHub();
+  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
 });
 
 afterAll(async () => {
   await h.close();
+  await github.close();
 });
 
 /**
@@ -83,6 +90,10 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
     'receiver.oidcAudience=a',
     '--set',
     'attestation.existingSecret=k',
+    '--set',
+    'github.app.enabled=true',
+    '--set',
+    'github.app.existingSecret=gh',
     ...extraArgs,
   ]);
   const roles = parseAllDocuments(result.stdout)
@@ -129,6 +140,16 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       retryPeriodMs: 100,
     },
     history: { ttlMs: 1, intervalMs: 100 },
+    github: {
+      deployments: createGitHubDeployments(
+        createGitHubApp({
+          appId: String(github.appId),
+          privateKeyPem: github.privateKeyPem,
+          apiUrl: github.url,
+        }),
+        github.url,
+      ),
+    },
   });
   try {
     await h.scenario(
@@ -142,6 +163,8 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       { progressDeadlineSeconds: 1 },
     );
     await h.manual('rbac', 'ok');
+    // A request from GitHub, so that the reporter writes its progress (status patch).
+    expect((await h.dispatch('rbac', { target: 'web', image: 'ghcr.io/acme/web:1.5.0' })).status).toBe(202);
     await h.waitFor('rbac', 'ok', ['Succeeded'], 20_000).catch(() => undefined);
     await h.manual('rbac', 'bad', { images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-3' }] });
     await h.manual('rbac', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
@@ -160,6 +183,8 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
     while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
       await new Promise((r) => setTimeout(r, 100));
     while (Date.now() < deadline && !used.has('batch/cronjobs patch'))
+      await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests/status patch'))
       await new Promise((r) => setTimeout(r, 100));
   } finally {
     await controller.stop();

@@ -37,6 +37,11 @@ capabilities:
   drop: [ALL]
 {{- end -}}
 
+{{/* Secret holding the GitHub App's credentials. */}}
+{{- define "keyless.githubSecret" -}}
+{{- default (printf "%s-github-app" (include "keyless.fullname" .)) .Values.github.app.existingSecret -}}
+{{- end -}}
+
 {{/* Secret holding the attestation key: the user's, or the one the chart generates. */}}
 {{- define "keyless.attestationSecret" -}}
 {{- default (printf "%s-attestation" (include "keyless.fullname" .)) .Values.attestation.existingSecret -}}
@@ -73,7 +78,7 @@ else "keyless-deploy". NOTES.txt prints it, since workflows must request exactly
   verbs: [get, list, watch, delete]
 - apiGroups: [keyless.dev]
   resources: [deployrequests/status]
-  verbs: [update]
+  verbs: [update{{ if .Values.github.app.enabled }}, patch{{ end }}]
 - apiGroups: [keyless.dev]
   resources: [deploypolicies]
   verbs: [list, watch]
