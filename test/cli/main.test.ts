@@ -14,7 +14,16 @@ describe('keyless-deploy CLI', () => {
   });
 
   test('every command has --help with an example', async () => {
-    for (const command of ['playground', 'token', 'dispatch', 'run', 'status', 'approve', 'reject']) {
+    for (const command of [
+      'playground',
+      'token',
+      'dispatch',
+      'run',
+      'status',
+      'approve',
+      'reject',
+      'github-app-manifest',
+    ]) {
       const io = testIo();
       expect(await main([command, '--help'], io)).toBe(0);
       expect(io.out()).toContain(`Usage: keyless-deploy ${command}`);
@@ -48,6 +57,17 @@ describe('keyless-deploy CLI', () => {
     const io = testIo({});
     expect(await main(['run', '--receiver', '--attestation-key-file', '/nonexistent'], io)).toBe(2);
     expect(io.err()).toContain('KEYLESS_OIDC_AUDIENCE');
+  });
+
+  test('run with a bad GitHub App setting stops start-up naming it (exit 2), before anything starts', async () => {
+    const io = testIo({ KEYLESS_ATTESTATION_PUBLIC_KEY_FILE: '/nonexistent', KEYLESS_GITHUB_APP_ID: '1' });
+    expect(await main(['run', '--controller'], io)).toBe(2);
+    expect(io.err()).toContain(
+      '--github-private-key-file / KEYLESS_GITHUB_PRIVATE_KEY_FILE: is required with an App id',
+    );
+    const help = testIo();
+    expect(await main(['run', '--help'], help)).toBe(0);
+    expect(help.out()).toContain('KEYLESS_GITHUB_WEBHOOK_SECRET_FILE');
   });
 
   test('token without a running playground fails (exit 1) and says how to start one', async () => {

@@ -3,10 +3,17 @@
  * server, the App's calls against the fake GitHub (every request checked against GitHub's OpenAPI
  * description), including outages and rate limits during deploys.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DeployPolicySpec } from '../../src/api/types.js';
 import type { RunningController } from '../../src/controller/controller-manager.js';
 import { createGitHubDeployments } from '../../src/github/github-deployments.js';
+import { loadGitHubSettings } from '../../src/github/github-settings.js';
 import { createGitHubApp } from '../../src/github/installation-tokens.js';
+import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { startPlayground } from '../../src/playground/playground.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import { startFakeGitHub, type FakeDeployment, type FakeGitHub } from '../support/fake-github.js';
 
@@ -230,4 +237,69 @@ test('a policy that turns reporting off gets no deployment', async () => {
   await new Promise((r) => setTimeout(r, 300));
   expect(github.deployments().length).toBe(before);
   expect((await h.waitFor('gh-off', name, ['Succeeded'])).status?.github).toEqual(done.status?.github);
+});
+
+test('a hand-made request claiming a GitHub identity is denied and never reported', async () => {
+  await h.scenario('gh-forged');
+  const before = github.deployments().length;
+  await h.kube.create(RESOURCE_TYPES.deployRequests, {
+    apiVersion: 'keyless.dev/v1alpha1',
+    kind: 'DeployRequest',
+    metadata: { name: 'forged', namespace: 'gh-forged' },
+    spec: {
+      target: { kind: 'Deployment', name: 'web' },
+      images: [{ container: 'web', image: 'ghcr.io/acme/web:6.6.6' }],
+      source: {
+        type: 'github-oidc',
+        github: {
+          issuer: 'https://token.actions.githubusercontent.com',
+          repository: 'acme/web',
+          repositoryId: '100000001',
+          repositoryOwner: 'acme',
+          repositoryOwnerId: '100000000',
+          sha: SHA,
+        },
+      },
+    },
+  });
+  expect((await h.waitFor('gh-forged', 'forged', ['Denied', 'Succeeded'])).status?.phase).toBe('Denied');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(github.deployments().length).toBe(before);
+});
+
+test('the playground reports to the GitHub API its KEYLESS_GITHUB_* settings name', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyless-gh-playground-'));
+  writeFileSync(join(dir, 'app.pem'), github.privateKeyPem);
+  const playground = await startPlayground({
+    stateDir: dir,
+    rolloutStepMs: 20,
+    logger: silentLogger(),
+    github: loadGitHubSettings({
+      KEYLESS_GITHUB_APP_ID: String(github.appId),
+      KEYLESS_GITHUB_PRIVATE_KEY_FILE: join(dir, 'app.pem'),
+      KEYLESS_GITHUB_API_URL: github.url,
+    }),
+  });
+  try {
+    const token = await playground.issuer.mint(playground.info.demo?.claims ?? {}, {
+      audience: playground.info.audience,
+    });
+    const response = await fetch(`${playground.receiver.url}/v1/dispatch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ namespace: 'demo', target: 'web', image: 'ghcr.io/acme/web:1.1.0' }),
+    });
+    expect(response.status).toBe(202);
+    const { name } = (await response.json()) as { name: string };
+    const deadline = Date.now() + 20_000;
+    let request: Request | undefined;
+    while (Date.now() < deadline && request?.status?.github?.reportedStates?.length !== 3) {
+      await new Promise((r) => setTimeout(r, 50));
+      request = await playground.kube.get<Request>(RESOURCE_TYPES.deployRequests, 'demo', name);
+    }
+    expect(request?.status?.github?.reportedStates).toEqual(['queued', 'in_progress', 'success']);
+    expect(states(deploymentOf(request as Request))).toEqual(['queued', 'in_progress', 'success']);
+  } finally {
+    await playground.stop();
+  }
 });
