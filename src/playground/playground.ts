@@ -50,6 +50,8 @@ export interface PlaygroundOptions {
   rolloutStepMs?: number;
   /** Run the controller. Default true (tests that drive their own controller turn it off). */
   controller?: boolean;
+  /** The receiver's per-repository dispatch limit; 0 disables it (load tests). Default 30. */
+  rateLimitPerMinute?: number;
   /** GitHub App settings (`KEYLESS_GITHUB_*`): report to that GitHub API, accept its webhooks. */
   github?: GitHubSettings;
   logger: Logger;
@@ -172,6 +174,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         'oidc-audience': PLAYGROUND_AUDIENCE,
         'allow-insecure-issuer': 'true',
         'attestation-key-file': keyPath,
+        ...(options.rateLimitPerMinute !== undefined
+          ? { 'rate-limit-per-minute': String(options.rateLimitPerMinute) }
+          : {}),
       },
     );
     // Receiver and controller reach the API server over HTTP through client-node, as in a cluster.

@@ -102,6 +102,8 @@ export async function startHarness(options: { github?: GitHubSettings } = {}): P
     rolloutStepMs: 20,
     logger: silentLogger(),
     github: options.github,
+    // Many dispatches from one test repository; rate limits have their own tests.
+    rateLimitPerMinute: 0,
   });
   const kube = playground.kube;
   const attestationKeys = await parseAttestationPublicKeys(
