@@ -46,6 +46,7 @@ function summary(result: DispatchResult): string {
     ['Request', result.name ? `\`${result.namespace}/${result.name}\`` : '(not created)'],
     ['Phase', result.phase ?? 'unknown'],
     ['Message', result.message ?? ''],
+    ...(result.deploymentUrl ? [['GitHub deployment', result.deploymentUrl]] : []),
   ];
   return [
     `### ${icon} keyless-deploy`,
@@ -75,7 +76,7 @@ export async function runAction(env: NodeJS.ProcessEnv, fetchImpl: typeof fetch 
   if (env.GITHUB_OUTPUT) {
     appendFileSync(
       env.GITHUB_OUTPUT,
-      `request-name=${result.name ?? ''}\nphase=${result.phase ?? ''}\ndeployment-url=\n`,
+      `request-name=${result.name ?? ''}\nphase=${result.phase ?? ''}\ndeployment-url=${result.deploymentUrl ?? ''}\n`,
     );
   }
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, summary(result));

@@ -106,6 +106,8 @@ function view(request: DeployRequest): Record<string, unknown> {
     images: request.spec.images,
     environment: request.spec.environment,
     matchedPolicy: status.matchedPolicy,
+    // The GitHub deployment the App reports on, once it exists.
+    githubDeployment: status.github?.deploymentUrl,
     conditions: status.conditions ?? [],
     startedAt: status.startedAt,
     completedAt: status.completedAt,

@@ -11,16 +11,26 @@ import { parse } from 'yaml';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
 import { startActionsTokenService, type ActionsTokenService } from '../support/actions-token-service.js';
+import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { PROJECT_ROOT } from '../support/kubectl.js';
 
 let playground: Playground;
 let actions: ActionsTokenService;
+let github: FakeGitHub;
 
 beforeAll(async () => {
+  github = await startFakeGitHub();
+  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
   playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-action-')),
-    rolloutStepMs: 10,
+    // Slow enough that the App has created the GitHub deployment before the rollout ends.
+    rolloutStepMs: 150,
     logger: silentLogger(),
+    github: {
+      apiUrl: github.url,
+      app: { appId: String(github.appId), privateKeyPem: github.privateKeyPem },
+      webhookMaxAgeSeconds: 3600,
+    },
   });
   actions = await startActionsTokenService(playground.issuer);
 });
@@ -28,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await actions.close();
   await playground.stop();
+  await github.close();
 });
 
 function files(dir: string): string[] {
@@ -127,7 +138,14 @@ describe('GitHub Action', () => {
       timeout: '60',
     });
     expect(result.code).toBe(0);
-    expect(result.outputs).toMatch(/^request-name=web-[a-z0-9]+\nphase=Succeeded\ndeployment-url=\n$/);
+    const deployment = github.deployments().at(-1);
+    expect(result.outputs).toMatch(/^request-name=web-[a-z0-9]+\nphase=Succeeded\ndeployment-url=.*\n$/);
+    expect(result.outputs).toContain(
+      `deployment-url=${github.url}/repos/acme/web/deployments/${deployment?.id}\n`,
+    );
+    expect(result.summary).toContain(
+      `| GitHub deployment | ${github.url}/repos/acme/web/deployments/${deployment?.id} |`,
+    );
     expect(result.summary).toContain('### ✅ keyless-deploy');
     expect(result.summary).toContain('| Phase | Succeeded |');
   });

@@ -45,6 +45,7 @@ function summary(result) {
         ['Request', result.name ? `\`${result.namespace}/${result.name}\`` : '(not created)'],
         ['Phase', result.phase ?? 'unknown'],
         ['Message', result.message ?? ''],
+        ...(result.deploymentUrl ? [['GitHub deployment', result.deploymentUrl]] : []),
     ];
     return [
         `### ${icon} keyless-deploy`,
@@ -72,7 +73,7 @@ export async function runAction(env, fetchImpl = fetch) {
         result = { code: error instanceof Error && error.name === 'UsageError' ? 2 : 1 };
     }
     if (env.GITHUB_OUTPUT) {
-        appendFileSync(env.GITHUB_OUTPUT, `request-name=${result.name ?? ''}\nphase=${result.phase ?? ''}\ndeployment-url=\n`);
+        appendFileSync(env.GITHUB_OUTPUT, `request-name=${result.name ?? ''}\nphase=${result.phase ?? ''}\ndeployment-url=${result.deploymentUrl ?? ''}\n`);
     }
     if (env.GITHUB_STEP_SUMMARY)
         appendFileSync(env.GITHUB_STEP_SUMMARY, summary(result));

@@ -95,6 +95,8 @@ export interface DispatchResult {
   name?: string;
   phase?: string;
   message?: string;
+  /** The GitHub deployment reporting this request, when the App has created it. */
+  deploymentUrl?: string;
 }
 
 /** Run the dispatch command; resolves with its exit code. */
@@ -202,6 +204,7 @@ export async function runDispatch(
   let lastLine = '';
   let lastPhase = 'Pending';
   let lastMessage: string | undefined;
+  let deploymentUrl: string | undefined;
   while (Date.now() < deadline) {
     const wait = Math.max(1, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
     const answer = await call(
@@ -222,6 +225,7 @@ export async function runDispatch(
     }
     lastPhase = phase;
     lastMessage = answer.body.message === undefined ? undefined : String(answer.body.message);
+    if (typeof answer.body.githubDeployment === 'string') deploymentUrl = answer.body.githubDeployment;
     if (answer.body.finished === true) {
       if (io.stdoutIsTTY) io.stdout('\n');
       const code =
@@ -232,12 +236,26 @@ export async function runDispatch(
             : phase === 'Superseded'
               ? DISPATCH_EXIT.superseded
               : DISPATCH_EXIT.failed;
-      return { code, namespace, name, phase, message: lastMessage };
+      return {
+        code,
+        namespace,
+        name,
+        phase,
+        message: lastMessage,
+        ...(deploymentUrl ? { deploymentUrl } : {}),
+      };
     }
   }
   if (io.stdoutIsTTY) io.stdout('\n');
   io.stderr(
     `timed out after ${timeout}s waiting for deployrequest ${namespace}/${name} (last: ${lastLine || 'Pending'})\n`,
   );
-  return { code: DISPATCH_EXIT.timeout, namespace, name, phase: lastPhase, message: lastMessage };
+  return {
+    code: DISPATCH_EXIT.timeout,
+    namespace,
+    name,
+    phase: lastPhase,
+    message: lastMessage,
+    ...(deploymentUrl ? { deploymentUrl } : {}),
+  };
 }

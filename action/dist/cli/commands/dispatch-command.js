@@ -162,6 +162,7 @@ export async function runDispatch(args, io, fetchImpl = fetch) {
     let lastLine = '';
     let lastPhase = 'Pending';
     let lastMessage;
+    let deploymentUrl;
     while (Date.now() < deadline) {
         const wait = Math.max(1, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
         const answer = await call('GET', `/v1/requests/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?wait=${wait}`);
@@ -179,6 +180,8 @@ export async function runDispatch(args, io, fetchImpl = fetch) {
         }
         lastPhase = phase;
         lastMessage = answer.body.message === undefined ? undefined : String(answer.body.message);
+        if (typeof answer.body.githubDeployment === 'string')
+            deploymentUrl = answer.body.githubDeployment;
         if (answer.body.finished === true) {
             if (io.stdoutIsTTY)
                 io.stdout('\n');
@@ -189,11 +192,25 @@ export async function runDispatch(args, io, fetchImpl = fetch) {
                     : phase === 'Superseded'
                         ? DISPATCH_EXIT.superseded
                         : DISPATCH_EXIT.failed;
-            return { code, namespace, name, phase, message: lastMessage };
+            return {
+                code,
+                namespace,
+                name,
+                phase,
+                message: lastMessage,
+                ...(deploymentUrl ? { deploymentUrl } : {}),
+            };
         }
     }
     if (io.stdoutIsTTY)
         io.stdout('\n');
     io.stderr(`timed out after ${timeout}s waiting for deployrequest ${namespace}/${name} (last: ${lastLine || 'Pending'})\n`);
-    return { code: DISPATCH_EXIT.timeout, namespace, name, phase: lastPhase, message: lastMessage };
+    return {
+        code: DISPATCH_EXIT.timeout,
+        namespace,
+        name,
+        phase: lastPhase,
+        message: lastMessage,
+        ...(deploymentUrl ? { deploymentUrl } : {}),
+    };
 }
