@@ -5,6 +5,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist/',
+      'dist-bench/',
+      'bench-results/',
       'dist-smoke/',
       'node_modules/',
       '.tools/',
