@@ -3,6 +3,7 @@
  * Docker, containerd and Kubernetes use: `[registry[:port]/]path[:tag][@digest]`, with
  * `docker.io` and `library/` as defaults for short names.
  */
+import { isIPv6 } from 'node:net';
 
 /** A parsed image reference. */
 export interface ImageReference {
@@ -33,11 +34,15 @@ const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
 
+/** A registry host: DNS name or `[IPv6]`, with an optional port. */
 function isDomain(candidate: string): boolean {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::([0-9]{1,5}))?$/.exec(candidate);
+  if (bracketed) return isIPv6(bracketed[1] as string);
+  // Brackets anywhere else (with any content) are not a host.
+  if (candidate.includes('[') || candidate.includes(']')) return false;
   const [host, port, ...rest] = candidate.split(':');
   if (rest.length > 0 || host === undefined || host === '') return false;
   if (port !== undefined && !/^[0-9]{1,5}$/.test(port)) return false;
-  if (host.startsWith('[') && host.endsWith(']')) return true;
   return host.split('.').every((part) => DOMAIN_COMPONENT.test(part));
 }
 
@@ -110,5 +115,8 @@ export function parseImageReference(reference: string): ImageReference {
   if (repository.length > MAX_NAME_LENGTH)
     throw new ImageReferenceError(`repository name is longer than ${MAX_NAME_LENGTH} characters`);
   const normalized = `${repository}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
+  // The limit holds for the normalized form too, so that whatever is accepted parses again the same.
+  if (normalized.length > MAX_LENGTH)
+    throw new ImageReferenceError(`image reference is longer than ${MAX_LENGTH} characters once normalized`);
   return { registry, path, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}), normalized };
 }

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { parseImageReference } from '../../src/policy/index.js';
 import { HttpError, LIMITS, parseDispatchBody, type DispatchInput } from '../../src/receiver/index.js';
 import { readJsonBody } from '../../src/receiver/read-json-body.js';
-import { HOSTILE_FRAGMENTS, hasControl, hostileFragment, hostileString } from './hostile.js';
+import { HOSTILE_FRAGMENTS, hasControlOrInvisible, hostileFragment, hostileString } from './hostile.js';
 
 /** The receiver's default body limit (receiver-app.ts). */
 const MAX_BYTES = 64 * 1024;
@@ -419,9 +419,9 @@ function isDnsSubdomain(value: string): boolean {
   return value.length <= 253 && value.split('.').every(isLabelText);
 }
 
-/** Oracle: free text the receiver logs: a length limit and no C0 control characters or DEL. */
+/** Oracle: free text the receiver logs: a length limit, no controls, no invisible formatting. */
 function isSafeText(value: string, max: number): boolean {
-  return value.length <= max && !hasControl(value);
+  return value.length <= max && !hasControlOrInvisible(value);
 }
 
 type FieldCase = {
@@ -681,7 +681,7 @@ const validImage = fc
       `${registry}${path.join('/')}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`,
   );
 const safeText = (max: number) =>
-  fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => s.length <= max && !hasControl(s));
+  fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => s.length <= max && !hasControlOrInvisible(s));
 const payloadKey = fc.string({ maxLength: 8 }).filter((k) => !FORBIDDEN.includes(k));
 const payloadArb = fc
   .dictionary(payloadKey, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5, noNullPrototype: true })

@@ -86,6 +86,20 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Does `text` contain an ASCII control character (C0 or DEL)? */
+/**
+ * C0/C1 controls, DEL, and invisible formatting characters (zero-width, bidi overrides and
+ * isolates, BOM): what the receiver refuses in free text that it logs and shows.
+ */
+export function hasControlOrInvisible(text: string): boolean {
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    if ((code >= 0x200b && code <= 0x200f) || (code >= 0x202a && code <= 0x202e)) return true;
+    if ((code >= 0x2060 && code <= 0x2069) || code === 0xfeff) return true;
+  }
+  return false;
+}
+
 export function hasControl(text: string): boolean {
   for (const ch of text) {
     const code = ch.charCodeAt(0);

@@ -113,15 +113,6 @@ const PATH_COMPONENT_ORACLE = (component: string): boolean =>
   !/\.\.|\.[_-]|[_-]\.|___|_-|-_/.test(component);
 const DIGEST_ORACLE = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 
-/**
- * Known bug (see the test.failing cases below): a bracketed registry (`[...]`, meant for IPv6
- * addresses) is accepted with any content. Properties here skip such inputs so that they stay
- * deterministic; the failing tests pin the bug.
- */
-function bracketRegistry(reference: string): boolean {
-  return reference.startsWith('[');
-}
-
 describe('image references: the parser never crashes and accepts only the grammar', () => {
   test('valid, mutated and hostile references: a result or ImageReferenceError, never another throw', () => {
     fc.assert(
@@ -135,7 +126,6 @@ describe('image references: the parser never crashes and accepts only the gramma
   test('an accepted reference is ASCII of the grammar alphabet, with valid path components and a bounded length', () => {
     fc.assert(
       fc.property(anyReference, (reference) => {
-        fc.pre(!bracketRegistry(reference));
         const parsed = tryParse(reference);
         if (!parsed) return;
         expect(reference).toMatch(ALPHABET);
@@ -168,11 +158,8 @@ describe('image references: the parser never crashes and accepts only the gramma
   test('anything accepted re-serialises (normalized, or repository + tag + digest) to a reference that parses identically', () => {
     fc.assert(
       fc.property(anyReference, (reference) => {
-        fc.pre(!bracketRegistry(reference));
         const parsed = tryParse(reference);
         if (!parsed) return;
-        // Known bug (test.failing below): a normalized form above 512 characters is refused.
-        fc.pre(parsed.normalized.length <= 512);
         expect(parsed.normalized).toBe(
           `${parsed.repository}${parsed.tag ? `:${parsed.tag}` : ''}${parsed.digest ? `@${parsed.digest}` : ''}`,
         );
@@ -270,20 +257,22 @@ describe('image references: digests', () => {
   });
 });
 
-describe('image references: known bugs (these fail while the bug exists; turn into plain tests when fixed)', () => {
-  test.failing(
-    'a bracketed registry with non-IPv6 content (bidi override, shell characters) is refused',
-    () => {
-      // Actual: accepted, registry "[\u202e$(id);`x`.x]". Expected: ImageReferenceError.
-      expect(tryParse('[\u202e$(id);`x`.x]/acme/web:1')).toBeUndefined();
-    },
-  );
+describe('image references: bugs this catalog found, fixed', () => {
+  test('a bracketed registry is an IPv6 address or nothing (bidi override, shell characters refused)', () => {
+    expect(tryParse('[\u202e$(id);`x`.x]/acme/web:1')).toBeUndefined();
+    expect(tryParse('[not-an-address]/acme/web:1')).toBeUndefined();
+    expect(tryParse('[::1]:5000/acme/web:1')).toMatchObject({ registry: '[::1]:5000', path: 'acme/web' });
+    expect(tryParse('[2001:db8::1]/web@sha256:' + 'a'.repeat(64))).toMatchObject({
+      registry: '[2001:db8::1]',
+    });
+  });
 
-  test.failing('an accepted short reference re-serialises to a normalized form that is accepted too', () => {
-    // 237 + 1 + 128 + 1 + 135 = 502 characters: accepted; docker.io/library/ makes the normalized
-    // form 520 characters, and the parser then refuses it as longer than 512.
+  test('a reference is accepted only when its normalized form is, so that form parses again the same', () => {
+    // 502 characters; `docker.io/library/` would make the normalized form 520, over the limit.
     const reference = `${'a'.repeat(237)}:${'t'.repeat(128)}@sha512:${'a'.repeat(128)}`;
-    const parsed = parseImageReference(reference);
+    expect(tryParse(reference)).toBeUndefined();
+    const shorter = `${'a'.repeat(200)}:${'t'.repeat(128)}@sha512:${'a'.repeat(128)}`;
+    const parsed = parseImageReference(shorter);
     expect(tryParse(parsed.normalized)).toEqual(parsed);
   });
 });
