@@ -14,6 +14,7 @@ import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../src/kube/resource-types.js';
 import { startLocalOidcIssuer } from '../src/playground/oidc-issuer.js';
+import { postJson } from './load.js';
 import { API_SERVER, CLI, freePort, startChild } from './processes.js';
 import { namespaceOf, type Seed } from './seed.js';
 import { percentile } from './stats.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generateAttestationKeyPair } from '../src/attestation/index.js';
 import { startLocalOidcIssuer } from '../src/playground/oidc-issuer.js';
-import { closedLoop, type LoadResult } from './load.js';
+import { closedLoop, postJson, type LoadResult } from './load.js';
 import { API_SERVER, CLI, freePort, startChild } from './processes.js';
 import { namespaceOf, type Seed } from './seed.js';
 

@@ -46,6 +46,8 @@ export interface EmbeddedApiServer {
   compactWatchHistory(): void;
   /** The current global resourceVersion. */
   revision(): number;
+  /** TCP connections accepted so far (tests check that clients reuse connections). */
+  connectionsAccepted(): number;
   /** Stop: ends watches, closes the socket, writes the data dir. */
   close(): Promise<void>;
 }
@@ -80,16 +82,20 @@ export async function startEmbeddedApiServer(
     createHttpHandler({ registry, service, faults, logger: options.logger, watches }),
   );
   server.keepAliveTimeout = 5_000;
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
 
   let saveTimer: NodeJS.Timeout | undefined;
   const dataDir = options.dataDir;
   if (dataDir) {
+    // At most once a second: a snapshot is the whole store, so saving after every change would
+    // cost work proportional to the store on every write; close() saves the last state.
     store.subscribe(store.revision, () => {
       if (saveTimer) return;
       saveTimer = setTimeout(() => {
         saveTimer = undefined;
         saveSnapshot(dataDir, store);
-      }, 100);
+      }, 1000);
     });
     saveSnapshot(dataDir, store);
   }
@@ -128,6 +134,7 @@ export async function startEmbeddedApiServer(
     kubeconfig: () => kubeconfigYaml(url),
     compactWatchHistory: () => store.compact(),
     revision: () => store.revision,
+    connectionsAccepted: () => connections,
     async close() {
       await simulator?.stop();
       for (const response of watches) response.end();

@@ -62,6 +62,27 @@ export class ObjectStore {
     return object ? clone(object) : undefined;
   }
 
+  /**
+   * The stored object itself, not a copy: read-only, for callers that copy what they keep
+   * (the resource service presents every answer as a fresh copy).
+   */
+  peek(resource: string, key: string): StoredObject | undefined {
+    return this.objects.get(resource)?.get(key);
+  }
+
+  /**
+   * The stored objects that pass `filter`, in key order, not copied: read-only, as `peek`. Filtering
+   * before anything is copied keeps a namespaced or selector list cheap in a large store.
+   */
+  select(resource: string, filter: (object: StoredObject) => boolean): StoredObject[] {
+    const bucket = this.objects.get(resource);
+    if (!bucket) return [];
+    return [...bucket.entries()]
+      .filter(([, object]) => filter(object))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, object]) => object);
+  }
+
   /** All objects of a resource (copies), in key order. */
   list(resource: string): StoredObject[] {
     const bucket = this.objects.get(resource);
@@ -73,7 +94,8 @@ export class ObjectStore {
 
   /** Every resource and its objects, for persistence. */
   dump(): Array<[string, StoredObject[]]> {
-    return [...this.objects.keys()].map((resource) => [resource, this.list(resource)]);
+    // Not copied: the snapshot is serialized at once and never changed.
+    return [...this.objects.keys()].map((resource) => [resource, this.select(resource, () => true)]);
   }
 
   /** Put an object (create or update): assigns the next revision as its resourceVersion. */
@@ -112,12 +134,14 @@ export class ObjectStore {
   /**
    * Events after `fromRevision` (exclusive) and a subscription to later ones. Throws 410 Gone when
    * `fromRevision` is older than the kept log. The returned function unsubscribes.
+   *
+   * Events are shared, not copied: every subscriber sees every event of every resource, and most
+   * discard it, so copying for each would cost one deep copy per watcher per write. Subscribers
+   * must treat `event.object` as read-only and copy what they hand on (the resource service does).
    */
   subscribe(fromRevision: number, listener: Listener): { backlog: StoreEvent[]; unsubscribe: () => void } {
     if (fromRevision < this.oldestResumableRevision) throw gone(String(fromRevision));
-    const backlog = this.log
-      .filter((event) => event.revision > fromRevision)
-      .map((event) => ({ ...event, object: clone(event.object) }));
+    const backlog = this.log.filter((event) => event.revision > fromRevision);
     this.listeners.add(listener);
     return { backlog, unsubscribe: () => this.listeners.delete(listener) };
   }
@@ -143,8 +167,6 @@ export class ObjectStore {
       const dropped = this.log.splice(0, this.log.length - this.logSize);
       this.compactedRevision = (dropped[dropped.length - 1] as StoreEvent).revision;
     }
-    for (const listener of this.listeners) {
-      listener({ ...event, object: clone(event.object) });
-    }
+    for (const listener of this.listeners) listener(event);
   }
 }

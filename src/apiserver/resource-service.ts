@@ -31,6 +31,7 @@ import {
 } from './patch/index.js';
 import { prepareCustomResource, validateCrdDefinition } from './schema/index.js';
 
+
 /** Where a request points. */
 export interface Scope {
   resource: ResourceDefinition;
@@ -112,7 +113,7 @@ export class ResourceService {
 
   /** GET one object. */
   get(scope: Scope): StoredObject {
-    const object = this.store.get(
+    const object = this.store.peek(
       resourceKey(scope.resource),
       objectKey(scope.namespace, this.nameOf(scope)),
     );
@@ -124,8 +125,7 @@ export class ResourceService {
   list(scope: Scope, options: ListOptions = {}): { items: StoredObject[]; resourceVersion: string } {
     const matches = this.matcher(scope, options);
     const items = this.store
-      .list(resourceKey(scope.resource))
-      .filter(matches)
+      .select(resourceKey(scope.resource), matches)
       .map((object) => this.present(scope.resource, object));
     return { items, resourceVersion: String(this.store.revision) };
   }
@@ -146,8 +146,7 @@ export class ResourceService {
     if (rv === undefined || rv === '' || rv === '0') {
       // Like the real server: synthetic ADDED events for the current state, then changes.
       const initial = this.store
-        .list(key)
-        .filter(matches)
+        .select(key, matches)
         .map((object) =>
           convert({
             type: 'ADDED',

@@ -173,6 +173,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       pollMs: options.pollMs,
       signal,
       namespaces,
+      policies: (namespace) => policies.list(namespace) as unknown as DeployPolicy[],
       afterStatusWrite: options.afterStatusWrite,
     });
     queue = new WorkQueue((key) => reconciler.reconcile(key), {

@@ -65,6 +65,11 @@ export interface ReconcilerDeps {
   pollMs?: number;
   /** Aborted when this replica loses leadership: no further writes. */
   signal?: AbortSignal;
+  /**
+   * DeployPolicies of a namespace from the controller's informer cache (a policy change requeues
+   * the namespace's open requests, so the cache is as current as a list). Absent: listed per reconcile.
+   */
+  policies?: (namespace: string) => DeployPolicy[];
   /** Namespaces the controller acts in (undefined: all); cross-namespace checks list only these. */
   namespaces?: readonly string[];
   /** Called after each status write (tests stop the controller here to prove crash safety). */
@@ -246,9 +251,9 @@ export class DeployRequestReconciler {
   /** Step 2: default-deny policy decision. */
   private async authorize(run: Run): Promise<Step> {
     const namespace = run.request.metadata.namespace;
-    const policies = (
-      await this.deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace)
-    ).items;
+    const policies = this.deps.policies
+      ? this.deps.policies(namespace ?? '')
+      : (await this.deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace)).items;
     if (ACTIVE.includes(run.status.phase as DeployPhase)) {
       // Authorized when the deploy started; a policy edited mid-rollout does not strand the workload.
       run.policy = policies.find((p) => p.metadata.name === run.status.matchedPolicy) ?? {

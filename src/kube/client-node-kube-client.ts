@@ -28,6 +28,7 @@ import {
   type WriteOptions,
 } from './kube-client.js';
 import { apiVersionOf } from './resource-types.js';
+import { createHash } from 'node:crypto';
 
 const CONTENT_TYPES: Record<PatchType, string> = {
   merge: PatchStrategy.MergePatch,
@@ -74,8 +75,32 @@ function collectionPath(type: ResourceType, namespace: string | undefined): stri
     : `${base}/${type.plural}`;
 }
 
+type DispatcherFactory = (cluster: unknown, agentOptions: Record<string, unknown>) => unknown;
+
+/**
+ * client-node 2.0 builds a new undici Agent for every request (in `applySecurityAuthentication`),
+ * so no connection is ever reused: each API call pays a TCP connect and, against a real API server,
+ * a TLS handshake. Reuse one dispatcher per distinct set of connection options instead (a rotated
+ * CA or client certificate makes a new one). The private method is patched on this instance only;
+ * `test/kube/client-node-adapter.test.ts` proves connections are reused.
+ */
+function reuseConnections(config: KubeConfig): void {
+  const target = config as unknown as { createDispatcher?: DispatcherFactory };
+  const create = target.createDispatcher?.bind(config);
+  if (!create) return;
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = createHash('sha256')
+      .update(JSON.stringify([cluster, agentOptions]))
+      .digest('hex');
+    if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
+    return cache.get(key);
+  };
+}
+
 /** Make a KubeClient over a loaded KubeConfig. */
 export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
+  reuseConnections(config);
   const custom = config.makeApiClient(CustomObjectsApi);
   const objects = KubernetesObjectApi.makeApiClient(config);
   const watcher = new Watch(config);

@@ -42,6 +42,8 @@ export function objectKey(object: KubeObject): string {
 /** A self-healing informer: a local cache of one resource type kept current by list+watch. */
 export class GuardedInformer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
+  /** The same objects by namespace: handlers ask for one namespace on every event. */
+  private readonly byNamespace = new Map<string, Map<string, T>>();
   private readonly handlers: Record<InformerEvent, Array<Handler<T>>> = { add: [], update: [], delete: [] };
   private watchHandle: WatchHandle | undefined;
   private resourceVersion = '';
@@ -74,8 +76,8 @@ export class GuardedInformer<T extends KubeObject> {
 
   /** Cached objects, optionally of one namespace. */
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((object) => object.metadata.namespace === namespace);
+    if (namespace === undefined) return [...this.cache.values()];
+    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
   }
 
   /** Start; resolves after the first successful list (retrying with backoff until then or stop). */
@@ -121,7 +123,7 @@ export class GuardedInformer<T extends KubeObject> {
     }
     for (const [key, old] of [...this.cache]) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.forget(key, old);
         this.emit('delete', old);
       }
     }
@@ -132,6 +134,10 @@ export class GuardedInformer<T extends KubeObject> {
   private apply(key: string, object: T): void {
     const old = this.cache.get(key);
     this.cache.set(key, object);
+    const namespace = object.metadata.namespace ?? '';
+    let index = this.byNamespace.get(namespace);
+    if (!index) this.byNamespace.set(namespace, (index = new Map()));
+    index.set(key, object);
     if (!old) this.emit('add', object);
     else if (old.metadata.resourceVersion !== object.metadata.resourceVersion)
       this.emit('update', object, old);
@@ -154,7 +160,7 @@ export class GuardedInformer<T extends KubeObject> {
           const key = objectKey(event.object);
           if (event.type === 'DELETED') {
             const old = this.cache.get(key);
-            this.cache.delete(key);
+            if (old) this.forget(key, old);
             this.emit('delete', old ?? event.object);
           } else {
             this.apply(key, event.object);
@@ -206,6 +212,14 @@ export class GuardedInformer<T extends KubeObject> {
     const max = this.options.maxBackoffMs ?? 30_000;
     this.options.logger?.debug({ err: error, failures: this.failures }, 'informer backoff');
     return Math.min(max, initial * 2 ** Math.min(this.failures - 1, 20));
+  }
+
+  private forget(key: string, old: T): void {
+    this.cache.delete(key);
+    const namespace = old.metadata.namespace ?? '';
+    const index = this.byNamespace.get(namespace);
+    index?.delete(key);
+    if (index?.size === 0) this.byNamespace.delete(namespace);
   }
 
   private resync(): void {

@@ -303,6 +303,13 @@ describe('client-node against the embedded API server', () => {
     expect((error as KubeApiError).code).toBe(404);
   });
 
+  test('sequential calls reuse connections (client-node alone opens one per call)', async () => {
+    const fresh = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: server.kubeconfig() }));
+    const before = server.connectionsAccepted();
+    for (let i = 0; i < 30; i++) await fresh.list(RESOURCE_TYPES.namespaces, undefined);
+    expect(server.connectionsAccepted() - before).toBeLessThanOrEqual(2);
+  });
+
   test('unreachable API server is a KubeApiError with code 0', async () => {
     const dead = createClientNodeKubeClient(
       loadKubeConfig({ kubeconfigYaml: server.kubeconfig().replace(/:\d+$/m, ':1') }),
