@@ -92,12 +92,13 @@ function workloadObject(
   };
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `rolloutStepMs`: time between simulated replica steps (default 20 ms: quick rollouts). */
+export async function startHarness(options: { rolloutStepMs?: number } = {}): Promise<Harness> {
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
     demo: false,
     controller: false,
-    rolloutStepMs: 20,
+    rolloutStepMs: options.rolloutStepMs ?? 20,
     logger: silentLogger(),
   });
   const kube = playground.kube;
