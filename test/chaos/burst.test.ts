@@ -93,7 +93,7 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
     kube: observingKube(countingKube(h.kube, applied), counts),
     attestationKeys: keys,
     logger: silentLogger(),
-    pollMs: Number(process.env.CHAOS_POLL_MS ?? 500),
+    pollMs: Number(process.env.CHAOS_POLL_MS ?? 1000),
   });
 
   const ledger = new Ledger();
@@ -116,7 +116,7 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
           () => undefined,
         );
       }
-      await sleep(50);
+      await sleep(250);
     }
   })();
 
@@ -142,7 +142,12 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
     const drainStart = Date.now();
     const requests = await waitAllTerminal(h.playground.apiServer.kubeClient(), ledger, 120_000).catch(
       (error: unknown) => {
-        report({ scenario: 'burst', seed, calls: Object.fromEntries(counts.calls), ms: Date.now() - started });
+        report({
+          scenario: 'burst',
+          seed,
+          calls: Object.fromEntries(counts.calls),
+          ms: Date.now() - started,
+        });
         throw error;
       },
     );

@@ -162,7 +162,8 @@ export function observingKube(inner: KubeClient, counts: CallCounts): KubeClient
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof KubeApiError) counts.errors.set(error.code, (counts.errors.get(error.code) ?? 0) + 1);
+      if (error instanceof KubeApiError)
+        counts.errors.set(error.code, (counts.errors.get(error.code) ?? 0) + 1);
       throw error;
     }
   };
@@ -170,12 +171,14 @@ export function observingKube(inner: KubeClient, counts: CallCounts): KubeClient
     get: (type, namespace, name) => count(`get ${type.plural}`, () => inner.get(type, namespace, name)),
     list: (type, namespace, options) =>
       count(`list ${type.plural}`, () => inner.list(type, namespace, options)),
-    create: (type, object, options) => count(`create ${type.plural}`, () => inner.create(type, object, options)),
+    create: (type, object, options) =>
+      count(`create ${type.plural}`, () => inner.create(type, object, options)),
     patch: (type, namespace, name, patch, patchType, options) =>
       count(`patch ${type.plural}`, () => inner.patch(type, namespace, name, patch, patchType, options)),
     replace: (type, object, options) =>
       count(`update ${type.plural}`, () => inner.replace(type, object, options)),
-    delete: (type, namespace, name) => count(`delete ${type.plural}`, () => inner.delete(type, namespace, name)),
+    delete: (type, namespace, name) =>
+      count(`delete ${type.plural}`, () => inner.delete(type, namespace, name)),
     watch: (type, namespace, options, onEvent, onClose) =>
       count(`watch ${type.plural}`, () => inner.watch(type, namespace, options, onEvent, onClose)),
   };
@@ -318,7 +321,9 @@ export async function waitAllTerminal(
       for (const request of (await kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined)).items)
         listed.set(`${request.metadata.namespace}/${request.metadata.name}`, request);
       found = listed;
-      pending = [...wanted].filter((key) => !TERMINAL_PHASES.includes(found.get(key)?.status?.phase as DeployPhase));
+      pending = [...wanted].filter(
+        (key) => !TERMINAL_PHASES.includes(found.get(key)?.status?.phase as DeployPhase),
+      );
       if (pending.length === 0) return found;
     } catch {
       // An injected fault; poll again.
@@ -334,7 +339,11 @@ export async function waitAllTerminal(
       );
       const sample = pending
         .slice(0, 5)
-        .map((key) => `${key}: ${found.get(key)?.status?.phase ?? 'missing'} (${found.get(key)?.status?.message})`);
+        .map((key) =>
+          found.has(key)
+            ? `${key}: ${found.get(key)?.status?.phase ?? 'no status yet'} (${found.get(key)?.status?.message})`
+            : `${key}: missing`,
+        );
       throw new Error(
         `${pending.length} requests not terminal after ${timeoutMs} ms, e.g. ${sample.join('; ')}; ${direct.join('; ')}`,
       );
@@ -402,14 +411,17 @@ export async function verify(
     const rollbackOf = annotations['keyless.dev/rollback-of'];
     if (deployOf) deployPatches.set(deployOf, (deployPatches.get(deployOf) ?? 0) + 1);
     if (rollbackOf) rollbackPatches.set(rollbackOf, (rollbackPatches.get(rollbackOf) ?? 0) + 1);
-    if (!deployOf && !rollbackOf) violations.push(`a patch of ${patch.workload} names no request: ${patch.body}`);
+    if (!deployOf && !rollbackOf)
+      violations.push(`a patch of ${patch.workload} names no request: ${patch.body}`);
     perWorkload.set(patch.workload, (perWorkload.get(patch.workload) ?? 0) + 1);
   }
   let rollbacks = 0;
   for (const [namespace, dispatched] of ledger.byWorkload) {
     const inNamespace = [...requests.values()].filter((r) => r.metadata.namespace === namespace);
     if (inNamespace.length !== dispatched.length)
-      violations.push(`${namespace}: ${inNamespace.length} DeployRequests exist, ${dispatched.length} were dispatched`);
+      violations.push(
+        `${namespace}: ${inNamespace.length} DeployRequests exist, ${dispatched.length} were dispatched`,
+      );
     dispatched.forEach((entry, index) => {
       const key = `${namespace}/${entry.name}`;
       const phase = requests.get(key)?.status?.phase ?? 'missing';
@@ -421,17 +433,23 @@ export async function verify(
           ? ['RolledBack', 'Superseded']
           : ['Succeeded', 'Superseded'];
       if (!allowed.includes(phase))
-        violations.push(`${key} (${entry.image}, ${last ? 'last' : `#${index + 1}`}) ended ${phase}, expected ${allowed.join('|')}`);
+        violations.push(
+          `${key} (${entry.image}, ${last ? 'last' : `#${index + 1}`}) ended ${phase}, expected ${allowed.join('|')}`,
+        );
       const deploys = deployPatches.get(key) ?? 0;
       const rolledBack = rollbackPatches.get(key) ?? 0;
       patchesPerRequest[deploys] = (patchesPerRequest[deploys] ?? 0) + 1;
       rollbacks += rolledBack;
       const expectedDeploys = phase === 'Superseded' ? 0 : 1;
       if (deploys !== expectedDeploys)
-        violations.push(`${key} (${phase}) patched the workload ${deploys} times, expected ${expectedDeploys}`);
+        violations.push(
+          `${key} (${phase}) patched the workload ${deploys} times, expected ${expectedDeploys}`,
+        );
       const expectedRollbacks = phase === 'RolledBack' ? 1 : 0;
       if (rolledBack !== expectedRollbacks)
-        violations.push(`${key} (${phase}) rolled the workload back ${rolledBack} times, expected ${expectedRollbacks}`);
+        violations.push(
+          `${key} (${phase}) rolled the workload back ${rolledBack} times, expected ${expectedRollbacks}`,
+        );
     });
     const workload = await retry(() => kube.get<KubeObject>(RESOURCE_TYPES.deployments, namespace, 'web'));
     const spec = workload?.spec as { template: { spec: { containers: Array<{ image: string }> } } };
@@ -451,4 +469,43 @@ export async function verify(
 /** Print a scenario's counts as one JSON line. */
 export function report(counts: Record<string, unknown>): void {
   console.log(JSON.stringify(counts));
+}
+
+/** Sleep until the wall clock enters the next second (creationTimestamp has whole seconds). */
+export function nextSecond(): Promise<void> {
+  return sleep(1005 - (Date.now() % 1000));
+}
+
+/**
+ * Per workload (namespace), concurrently: three requests one after the other, each awaited to a
+ * final phase (the second is a failing image, to be rolled back, on every other workload), then
+ * two back to back, a second apart (the first may finish or be superseded; the last must win).
+ * Returns how many failing images were dispatched.
+ */
+export async function driveSequences(
+  namespaces: string[],
+  dispatcher: Dispatcher,
+  ledger: Ledger,
+  kube: KubeClient,
+): Promise<number> {
+  let failing = 0;
+  await Promise.all(
+    namespaces.map(async (namespace, w) => {
+      const one = async (tag: string): Promise<string> => {
+        const image = `ghcr.io/acme/web:${tag}`;
+        const name = await dispatcher.dispatch(namespace, image);
+        ledger.add({ namespace, name, image, fails: isFailing(image) });
+        if (isFailing(image)) failing++;
+        return name;
+      };
+      for (const tag of [`2.${w}.0`, w % 2 === 0 ? `fail-${w}` : `3.${w}.0`, `4.${w}.0`]) {
+        const name = await one(tag);
+        await waitTerminal(kube, namespace, name, 60_000);
+      }
+      await one(`5.${w}.0`);
+      await nextSecond();
+      await one(`6.${w}.0`);
+    }),
+  );
+  return failing;
 }
