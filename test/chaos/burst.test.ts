@@ -140,7 +140,7 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
     }
     dispatchMs = Date.now() - dispatchStart;
     const drainStart = Date.now();
-    const requests = await waitAllTerminal(h.playground.apiServer.kubeClient(), ledger, 120_000).catch(
+    const requests = await waitAllTerminal(h.playground.apiServer.kubeClient(), ledger, 420_000).catch(
       (error: unknown) => {
         report({
           scenario: 'burst',
@@ -195,4 +195,4 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
     faults.clear();
     await controller.stop();
   }
-}, 240_000);
+}, 600_000);
