@@ -1,10 +1,16 @@
 /** Jest in native ESM mode (run with NODE_OPTIONS=--experimental-vm-modules, see package.json). */
+
+// The chaos suite (test/chaos: 1,000-request burst, controller kills, failovers) needs minutes of
+// CPU; it runs only when asked for by path (npm run test:chaos), not in the default run.
+const chaosRequested = process.argv.some((arg) => arg.includes('test/chaos'));
+
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', ...(chaosRequested ? [] : ['<rootDir>/test/chaos/'])],
   testTimeout: 30000,
   // Every installation-token request of the suite is recorded and audited at the end.
   globalSetup: '<rootDir>/test/support/token-audit-setup.mjs',

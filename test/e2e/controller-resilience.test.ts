@@ -5,34 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { parseAttestationPublicKeys } from '../../src/attestation/attestation-keys.js';
 import { startController, type RunningController } from '../../src/controller/controller-manager.js';
-import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { countingKube, patchesFor } from '../support/counting-kube.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let keys: Awaited<ReturnType<typeof parseAttestationPublicKeys>>;
-
-/** A KubeClient that records every workload patch that the API server accepted. */
-function countingKube(kube: KubeClient, applied: Array<{ workload: string; body: string }>): KubeClient {
-  return {
-    ...kube,
-    async patch<T extends KubeObject>(...args: Parameters<KubeClient['patch']>): Promise<T> {
-      const [type, namespace, name, patch, patchType, options] = args;
-      const result = await kube.patch<T>(type, namespace, name, patch, patchType, options);
-      if (type.group === 'apps' || type.group === 'batch')
-        applied.push({ workload: `${namespace}/${name}`, body: JSON.stringify(patch) });
-      return result;
-    },
-  };
-}
-
-function patchesFor(
-  applied: Array<{ body: string }>,
-  request: string,
-  marker = 'keyless.dev/deploy-request',
-): number {
-  return applied.filter((p) => p.body.includes(`"${marker}":"${request}"`)).length;
-}
 
 beforeAll(async () => {
   h = await startHarness();

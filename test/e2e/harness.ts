@@ -93,13 +93,18 @@ function workloadObject(
   };
 }
 
-/** `github`: GitHub App settings for the playground's receiver (webhooks). */
-export async function startHarness(options: { github?: GitHubSettings } = {}): Promise<Harness> {
+/**
+ * `github`: GitHub App settings for the playground's receiver (webhooks); `rolloutStepMs`: time
+ * between simulated replica steps (default 20 ms: quick rollouts).
+ */
+export async function startHarness(
+  options: { github?: GitHubSettings; rolloutStepMs?: number } = {},
+): Promise<Harness> {
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
     demo: false,
     controller: false,
-    rolloutStepMs: 20,
+    rolloutStepMs: options.rolloutStepMs ?? 20,
     logger: silentLogger(),
     github: options.github,
     // Many dispatches from one test repository; rate limits have their own tests.
