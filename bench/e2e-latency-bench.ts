@@ -146,18 +146,17 @@ export async function e2eLatencyBench(options: {
         const due = start + (k * 1000) / rate;
         await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
         const sent = Date.now();
-        const response = await fetch(`${url}/v1/dispatch`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
+        const response = await postJson(
+          `${url}/v1/dispatch`,
+          JSON.stringify({
             namespace: namespaceOf(k % workloads),
             target: 'web',
             image: `ghcr.io/acme/web:4.0.${k}`,
           }),
-        });
-        const body = (await response.json()) as { namespace: string; name: string };
-        if (response.status !== 202)
-          throw new Error(`dispatch ${k}: ${response.status} ${JSON.stringify(body)}`);
+          { authorization: `Bearer ${token}` },
+        );
+        if (response.status !== 202) throw new Error(`dispatch ${k}: ${response.status} ${response.text}`);
+        const body = JSON.parse(response.text) as { namespace: string; name: string };
         accepted.push(Date.now() - sent);
         sentAt.set(`${body.namespace}/${body.name}`, sent);
       }),

@@ -100,18 +100,11 @@ export async function receiverBench(options: {
     options.log(`receiver: jwtVerify RS256 ${Math.round(jwtVerifyPerSecond)}/s`);
 
     const post = (token: string, index: number): Promise<number> =>
-      fetch(`${url}/v1/dispatch`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          namespace: namespaceOf(0),
-          target: 'web',
-          image: `ghcr.io/acme/web:3.0.${index}`,
-        }),
-      }).then(async (response) => {
-        await response.arrayBuffer();
-        return response.status;
-      });
+      postJson(
+        `${url}/v1/dispatch`,
+        JSON.stringify({ namespace: namespaceOf(0), target: 'web', image: `ghcr.io/acme/web:3.0.${index}` }),
+        { authorization: `Bearer ${token}` },
+      ).then((answer) => answer.status);
 
     const warm = await issuer.mint(claims, { audience: AUDIENCE });
     await post(warm, 0);

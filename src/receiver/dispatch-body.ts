@@ -50,10 +50,12 @@ const IMAGE_FIELDS = ['container', 'image'];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Control characters: never useful in names or reasons, sometimes used to forge log lines. */
+/**
+ * Control characters: never useful in names or reasons, sometimes used to forge log lines. C0 and
+ * C1 controls, and invisible formatting (zero-width, bidi overrides and isolates, BOM) that would
+ * make a logged or displayed value read differently from what it is.
+ */
 // eslint-disable-next-line no-control-regex
-// C0 and C1 controls, and invisible formatting (zero-width, bidi overrides and isolates, BOM) that
-// would make a logged or displayed value read differently from what it is.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 
 export const LIMITS = {
