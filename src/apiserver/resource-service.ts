@@ -31,7 +31,6 @@ import {
 } from './patch/index.js';
 import { prepareCustomResource, validateCrdDefinition } from './schema/index.js';
 
-
 /** Where a request points. */
 export interface Scope {
   resource: ResourceDefinition;
@@ -145,16 +144,14 @@ export class ResourceService {
     const rv = options.resourceVersion;
     if (rv === undefined || rv === '' || rv === '0') {
       // Like the real server: synthetic ADDED events for the current state, then changes.
-      const initial = this.store
-        .select(key, matches)
-        .map((object) =>
-          convert({
-            type: 'ADDED',
-            resource: key,
-            revision: Number(object.metadata.resourceVersion),
-            object,
-          }),
-        );
+      const initial = this.store.select(key, matches).map((object) =>
+        convert({
+          type: 'ADDED',
+          resource: key,
+          revision: Number(object.metadata.resourceVersion),
+          object,
+        }),
+      );
       const subscription = this.store.subscribe(this.store.revision, (event) => {
         if (event.resource === key && matches(event.object)) onEvent(convert(event));
       });

@@ -253,7 +253,8 @@ export class DeployRequestReconciler {
     const namespace = run.request.metadata.namespace;
     const policies = this.deps.policies
       ? this.deps.policies(namespace ?? '')
-      : (await this.deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace)).items;
+      : (await this.deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace))
+          .items;
     if (ACTIVE.includes(run.status.phase as DeployPhase)) {
       // Authorized when the deploy started; a policy edited mid-rollout does not strand the workload.
       run.policy = policies.find((p) => p.metadata.name === run.status.matchedPolicy) ?? {

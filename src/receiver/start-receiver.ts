@@ -1,5 +1,5 @@
 /** Run the receiver's HTTP server, with graceful shutdown. */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReceiverApp, type ReceiverDeps } from './receiver-app.js';
 
@@ -7,6 +7,9 @@ export interface ReceiverServerConfig {
   listen: { host: string; port: number };
   /** How long `close()` waits for in-flight requests before cutting connections. Default 10 s. */
   shutdownTimeoutSeconds?: number;
+  /** Slow-loris bounds: all headers within (default 10 s), a whole request within (default 120 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export interface RunningReceiver {
@@ -28,15 +31,21 @@ export async function startReceiver(
     shutdown: shutdown.signal,
     isReady: () => !closing && (deps.isReady ? deps.isReady() : true),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.listen.port, config.listen.host, (error?: Error) =>
-      error ? reject(error) : resolve(s),
-    );
-    s.once('error', reject);
+  // Slow-loris bounds: headers within 10 s, a whole request within 2 minutes (long polls included),
+  // checked every second (Node's default check runs only every 30 s).
+  const headersTimeout = config.headersTimeoutMs ?? 10_000;
+  const server: Server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: config.requestTimeoutMs ?? 120_000,
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
   });
-  // Slow-loris bounds: headers within 10 s, a whole request within 2 minutes (long polls included).
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 120_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;

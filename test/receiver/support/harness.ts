@@ -13,7 +13,12 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
 import { createTokenVerifier, type TokenVerifier } from '../../../src/oidc/index.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../../src/playground/oidc-issuer.js';
-import { startReceiver, type ReceiverDeps, type RunningReceiver } from '../../../src/receiver/index.js';
+import {
+  startReceiver,
+  type ReceiverDeps,
+  type ReceiverServerConfig,
+  type RunningReceiver,
+} from '../../../src/receiver/index.js';
 import { evaluatePolicies, parseImageReference } from '../../../src/policy/index.js';
 
 export const AUDIENCE = 'keyless-deploy-test';
@@ -53,7 +58,11 @@ export async function seedPolicy(kube: KubeClient, policy: DeployPolicy = webPol
   await kube.create(RESOURCE_TYPES.deployPolicies, policy as never);
 }
 
-export async function startHarness(kube: KubeClient, extra: Partial<ReceiverDeps> = {}): Promise<Harness> {
+export async function startHarness(
+  kube: KubeClient,
+  extra: Partial<ReceiverDeps> = {},
+  server: Partial<ReceiverServerConfig> = {},
+): Promise<Harness> {
   const issuer = await startLocalOidcIssuer();
   const metrics = createMetrics();
   const verifier = await createTokenVerifier({
@@ -71,7 +80,7 @@ export async function startHarness(kube: KubeClient, extra: Partial<ReceiverDeps
     },
   });
   const receiver = await startReceiver(
-    { listen: { host: '127.0.0.1', port: 0 }, shutdownTimeoutSeconds: 2 },
+    { listen: { host: '127.0.0.1', port: 0 }, shutdownTimeoutSeconds: 2, ...server },
     {
       verifier,
       kube,
