@@ -86,6 +86,7 @@ export async function runReceiverBench(options: ReceiverBenchOptions): Promise<R
       body: JSON.stringify({
         namespace: NAMESPACE,
         target: { kind: 'Deployment', name: workloads[workload++ % WORKLOADS] },
+        container: 'web',
         image: `ghcr.io/acme/web:2.0.${workload}`,
       }),
     });
