@@ -60,7 +60,11 @@ async function main(): Promise<void> {
     (event) => {
       if (event.type === 'BOOKMARK') return;
       record(event.object, event.type === 'DELETED');
-      if (allTerminalAt === undefined && event.type === 'MODIFIED' && TERMINAL_PHASES.includes(event.object.status?.phase ?? 'Pending')) {
+      if (
+        allTerminalAt === undefined &&
+        event.type === 'MODIFIED' &&
+        TERMINAL_PHASES.includes(event.object.status?.phase ?? 'Pending')
+      ) {
         let terminal = 0;
         for (const phase of phases.values()) if (TERMINAL_PHASES.includes(phase)) terminal++;
         if (terminal === phases.size) allTerminalAt = Date.now();

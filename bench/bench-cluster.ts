@@ -25,6 +25,8 @@ export interface BenchCluster {
   seed(request: SeedRequest): Promise<void>;
   startReceiver(): Promise<BenchChild & { url: string }>;
   startController(): Promise<BenchChild>;
+  /** Fork another bench entry (file name in bench/), stopped with the cluster. */
+  startChild(entry: string): Promise<BenchChild>;
   /** Stop every child and the issuer, remove the key files. */
   close(): Promise<void>;
 }
@@ -60,6 +62,11 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     },
     async startController() {
       const child = await forkChild(join(HERE, 'controller-process.js'), [apiServerUrl, publicKeyFile]);
+      children.push(child);
+      return child;
+    },
+    async startChild(entry) {
+      const child = await forkChild(join(HERE, entry));
       children.push(child);
       return child;
     },

@@ -26,7 +26,10 @@ interface Reply {
 export async function forkChild(script: string, args: string[] = []): Promise<BenchChild> {
   const child: ChildProcess = fork(script, args, {
     execPath: process.execPath,
-    execArgv: [],
+    // BENCH_CPU_PROFILE_DIR=DIR writes a V8 CPU profile of every child there (to see where time goes).
+    execArgv: process.env.BENCH_CPU_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`]
+      : [],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();

@@ -10,7 +10,7 @@ import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
 import { startController } from '../src/controller/controller-manager.js';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
-import { createMetrics } from '../src/observability/metrics.js';
+import { createMetrics, type Metrics } from '../src/observability/metrics.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { samplePeakRss } from './peak-rss.js';
 import { serveRequests } from './serve-requests.js';
@@ -23,18 +23,32 @@ export interface ControllerStats {
   /** `Date.now()` when the process began and when its caches had synced. */
   startedAt: number;
   syncedAt: number;
+  /** Reconciles run, by outcome (from the controller's own metrics). */
+  reconciles: Record<string, number>;
+  /** Workload patches made. */
+  patches: number;
+}
+
+async function metricTotals(metrics: Metrics, name: string, label: string): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  const metric = metrics.registry.getSingleMetric(name);
+  for (const value of (await metric?.get())?.values ?? [])
+    totals[String(value.labels[label] ?? '')] =
+      (totals[String(value.labels[label] ?? '')] ?? 0) + value.value;
+  return totals;
 }
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const rss = samplePeakRss();
   const [url, publicKeyFile] = process.argv.slice(2) as [string, string];
+  const metrics = createMetrics({ collectDefaults: true });
   const kube = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(url) }));
   const controller = await startController({
     kube,
     attestationKeys: await loadAttestationPublicKeys(publicKeyFile),
     logger: silentLogger(),
-    metrics: createMetrics({ collectDefaults: true }),
+    metrics,
     concurrency: 4,
     history: { ttlMs: 604_800_000, limitPerWorkload: 20 },
   });
@@ -43,9 +57,18 @@ async function main(): Promise<void> {
   serveRequests(
     { pid: process.pid },
     {
-      stats(): ControllerStats {
+      async stats(): Promise<ControllerStats> {
         const memory = process.memoryUsage();
-        return { peakRss: rss.peak(), rss: memory.rss, heapUsed: memory.heapUsed, startedAt, syncedAt };
+        const patches = await metricTotals(metrics, 'keyless_controller_workload_patches_total', 'kind');
+        return {
+          peakRss: rss.peak(),
+          rss: memory.rss,
+          heapUsed: memory.heapUsed,
+          startedAt,
+          syncedAt,
+          reconciles: await metricTotals(metrics, 'keyless_controller_reconciles_total', 'outcome'),
+          patches: Object.values(patches).reduce((a, b) => a + b, 0),
+        };
       },
     },
     () => controller.stop(),

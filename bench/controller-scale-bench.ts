@@ -3,6 +3,7 @@
  * start the controller child and time until every request is in a final phase. Requests to one
  * workload are serialised and older ones superseded, so outcomes are counted by phase.
  */
+import { loadavg } from 'node:os';
 import type { PhaseCounts } from './api-server-process.js';
 import { startBenchCluster } from './bench-cluster.js';
 import type { ControllerStats } from './controller-process.js';
@@ -28,6 +29,11 @@ export interface ScaleResult extends ScaleScenario {
   controllerPeakRss: number;
   apiServerPeakRss: number;
   byPhase: Record<string, number>;
+  /** Reconciles the controller ran (all outcomes) and workload patches it made. */
+  reconciles: number;
+  patches: number;
+  /** Load average (1 min) of the machine when the scenario ended: other work competing for the CPUs. */
+  loadAverage: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,6 +83,9 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
       controllerPeakRss: stats.peakRss,
       apiServerPeakRss: counts.peakRss,
       byPhase: counts.byPhase,
+      reconciles: Object.values(stats.reconciles).reduce((a, b) => a + b, 0),
+      patches: stats.patches,
+      loadAverage: loadavg()[0] ?? 0,
     };
   } finally {
     await cluster.close();

@@ -128,7 +128,8 @@ export async function runEndToEndBench(options: EndToEndOptions): Promise<EndToE
     await Promise.all(inflight);
     const warm = options.rate * WARM_UP_SECONDS;
     const deadline = performance.now() + 30_000;
-    const done = (): boolean => names.slice(warm).every((name) => name !== undefined && succeededAt.has(name));
+    const done = (): boolean =>
+      names.slice(warm).every((name) => name !== undefined && succeededAt.has(name));
     while (!done() && performance.now() < deadline) await sleep(50);
 
     const accepted: number[] = [];

@@ -52,7 +52,12 @@ export const fixtures = {
     };
   },
 
-  manualRequest(namespace: string, name: string, workload: string, image: string): DeployRequest & KubeObject {
+  manualRequest(
+    namespace: string,
+    name: string,
+    workload: string,
+    image: string,
+  ): DeployRequest & KubeObject {
     return {
       apiVersion: 'keyless.dev/v1alpha1',
       kind: 'DeployRequest',

@@ -14,7 +14,8 @@ export interface LatencySummary {
 export function summarizeLatency(samples: readonly number[]): LatencySummary {
   if (samples.length === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
   const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const rank = (p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
   return {
     count: sorted.length,
     mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,

@@ -9,17 +9,17 @@ export interface PeakRssSampler {
   stop(): void;
 }
 
-/** Sample `process.memoryUsage().rss` every `intervalMs` (default 50 ms) and keep the maximum. */
+/** Sample `process.memoryUsage.rss()` every `intervalMs` (default 50 ms) and keep the maximum. */
 export function samplePeakRss(intervalMs = 50): PeakRssSampler {
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
   }, intervalMs);
   timer.unref();
   return {
-    peak: () => Math.max(peak, process.memoryUsage().rss),
+    peak: () => Math.max(peak, process.memoryUsage.rss()),
     reset: () => {
-      peak = process.memoryUsage().rss;
+      peak = process.memoryUsage.rss();
     },
     stop: () => clearInterval(timer),
   };

@@ -24,8 +24,10 @@ export interface ThroughputRow {
   name: string;
   requests: number;
   perSecond: number;
+  /** `jwtVerify` per second measured just before this row (same concurrency). */
+  jwtVerifyPerSecond: number;
   ratio: number;
-  /** Least ratio wanted. */
+  /** Least ratio wanted; 0 for reference rows. */
   target: number;
   statuses: Record<string, number>;
 }
@@ -77,6 +79,9 @@ export async function runReceiverBench(options: ReceiverBenchOptions): Promise<R
     await measureJwtVerify(valid, key, options.concurrency, 500); // warm-up
     const sequential = await measureJwtVerify(valid, key, 1, options.durationMs);
     const yardstick = await measureJwtVerify(valid, key, options.concurrency, options.durationMs);
+    // Other work on the machine varies: each row is compared with a yardstick run right before it.
+    const adjacent = async (): Promise<number> =>
+      (await measureJwtVerify(valid, key, options.concurrency, Math.min(2000, options.durationMs))).perSecond;
 
     let workload = 0;
     const dispatch = (token: string): LoadRequest => ({
@@ -90,9 +95,13 @@ export async function runReceiverBench(options: ReceiverBenchOptions): Promise<R
         image: `ghcr.io/acme/web:2.0.${workload}`,
       }),
     });
-    const load = (next: () => LoadRequest | undefined, durationMs?: number): Promise<LoadResult> =>
+    const load = (
+      next: () => LoadRequest | undefined,
+      durationMs?: number,
+      baseUrl = receiver.url,
+    ): Promise<LoadResult> =>
       runHttpLoad({
-        baseUrl: receiver.url,
+        baseUrl,
         concurrency: options.concurrency,
         next,
         ...(durationMs ? { durationMs } : {}),
@@ -102,29 +111,47 @@ export async function runReceiverBench(options: ReceiverBenchOptions): Promise<R
     let index = 0;
     await load(() => (index < 200 ? dispatch(fresh[index++]!) : undefined));
     const rows: ThroughputRow[] = [];
-    const row = (name: string, result: LoadResult, target: number): void => {
+    const row = (name: string, result: LoadResult, target: number, jwtVerifyPerSecond: number): void => {
       rows.push({
         name,
         requests: result.requests,
         perSecond: result.perSecond,
-        ratio: result.perSecond / yardstick.perSecond,
+        jwtVerifyPerSecond,
+        ratio: result.perSecond / jwtVerifyPerSecond,
         target,
         statuses: result.statuses,
       });
     };
-    row('accepted', await load(() => (index < fresh.length ? dispatch(fresh[index++]!) : undefined)), 0.4);
+    let yard = await adjacent();
+    row(
+      'accepted',
+      await load(() => (index < fresh.length ? dispatch(fresh[index++]!) : undefined)),
+      0.4,
+      yard,
+    );
 
     const rsaBefore = (await receiver.request<{ rsaVerifications: number }>('stats')).rsaVerifications;
     let rsaForCheapRefusals = 0;
     for (const [name, tokens] of Object.entries(refused)) {
       let i = 0;
+      yard = await adjacent();
       const result = await load(() => dispatch(tokens[i++ % tokens.length]!), options.durationMs);
-      row(name, result, name === 'bad signature' ? 0.8 : 3);
+      row(name, result, name === 'bad signature' ? 0.8 : 3, yard);
       if (name !== 'bad signature') {
         const now = (await receiver.request<{ rsaVerifications: number }>('stats')).rsaVerifications;
         rsaForCheapRefusals = now - rsaBefore;
       }
     }
+    // Reference: the same load generator against a bare node:http server answering 401.
+    const floor = await cluster.startChild('http-floor-process.js');
+    yard = await adjacent();
+    const garbage = refused.garbage![0]!;
+    row(
+      'bare node:http 401 (reference)',
+      await load(() => dispatch(garbage), options.durationMs, floor.ready.url as string),
+      0,
+      yard,
+    );
     const stats = await receiver.request<{ peakRss: number }>('stats');
     return {
       concurrency: options.concurrency,
