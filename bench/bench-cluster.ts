@@ -24,7 +24,8 @@ export interface BenchCluster {
   issuer: LocalOidcIssuer;
   seed(request: SeedRequest): Promise<void>;
   startReceiver(): Promise<BenchChild & { url: string }>;
-  startController(): Promise<BenchChild>;
+  /** `sharedDispatcher`: see controller-process.ts (an experiment patching client-node). */
+  startController(options?: { sharedDispatcher?: boolean }): Promise<BenchChild>;
   /** Fork another bench entry (file name in bench/), stopped with the cluster. */
   startChild(entry: string): Promise<BenchChild>;
   /** Stop every child and the issuer, remove the key files. */
@@ -60,8 +61,12 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       children.push(child);
       return Object.assign(child, { url: child.ready.url as string });
     },
-    async startController() {
-      const child = await forkChild(join(HERE, 'controller-process.js'), [apiServerUrl, publicKeyFile]);
+    async startController(options = {}) {
+      const child = await forkChild(join(HERE, 'controller-process.js'), [
+        apiServerUrl,
+        publicKeyFile,
+        ...(options.sharedDispatcher ? ['--shared-dispatcher'] : []),
+      ]);
       children.push(child);
       return child;
     },

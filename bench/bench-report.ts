@@ -120,6 +120,7 @@ export function formatBenchReport(results: BenchResults): string {
         n0(run.requests),
         n0(run.workloads),
         n0(run.namespaces),
+        run.sharedDispatcher ? 'shared Agent' : 'as shipped',
         run.drainSeconds !== undefined ? n2(run.drainSeconds) : `> ${n0(run.timeoutMs / 1000)} (timeout)`,
         n2(run.perSecond),
         n2(run.syncSeconds),

@@ -3,8 +3,14 @@
  * settings, single replica), against an API server URL over HTTP with client-node. Its own process,
  * so the RSS it reports is the controller's alone.
  *
- * Usage: `node controller-process.js API_SERVER_URL ATTESTATION_PUBLIC_KEY_FILE`
+ * Usage: `node controller-process.js API_SERVER_URL ATTESTATION_PUBLIC_KEY_FILE [--shared-dispatcher]`
+ *
+ * `--shared-dispatcher` is an experiment, not the product: @kubernetes/client-node 2.0.1 builds a new
+ * undici Agent for every request whenever the cluster has TLS options (a CA, or
+ * insecure-skip-tls-verify as here), so every API call opens a new connection. The flag patches
+ * this process's KubeConfig to build that Agent once, to measure what the per-request Agent costs.
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { loadAttestationPublicKeys } from '../src/attestation/attestation-keys.js';
 import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
 import { startController } from '../src/controller/controller-manager.js';
@@ -43,7 +49,14 @@ async function main(): Promise<void> {
   const rss = samplePeakRss();
   const [url, publicKeyFile] = process.argv.slice(2) as [string, string];
   const metrics = createMetrics({ collectDefaults: true });
-  const kube = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(url) }));
+  const config = loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(url) });
+  if (process.argv.includes('--shared-dispatcher')) {
+    const target = config as unknown as { createDispatcher(...args: unknown[]): unknown };
+    const original = target.createDispatcher.bind(config);
+    let dispatcher: unknown;
+    target.createDispatcher = (...args: unknown[]) => (dispatcher ??= original(...args));
+  }
+  const kube = createClientNodeKubeClient(config);
   const controller = await startController({
     kube,
     attestationKeys: await loadAttestationPublicKeys(publicKeyFile),
@@ -57,6 +70,8 @@ async function main(): Promise<void> {
   serveRequests(
     { pid: process.pid },
     {
+      /** Diagnostics: write a heap snapshot, answer its path. */
+      heapSnapshot: (payload) => writeHeapSnapshot(payload as string),
       async stats(): Promise<ControllerStats> {
         const memory = process.memoryUsage();
         const patches = await metricTotals(metrics, 'keyless_controller_workload_patches_total', 'kind');

@@ -21,12 +21,14 @@ export interface BenchPlan {
 const FULL: BenchPlan = {
   receiver: { concurrency: 16, accepted: 2000, durationMs: 5000 },
   endToEnd: [
-    { rate: 50, workloads: 50, seconds: 20 },
+    { rate: 50, workloads: 50, seconds: 15 },
     { rate: 10, workloads: 50, seconds: 10 },
   ],
   scale: [
     { requests: 1000, workloads: 100, namespaces: 10, timeoutMs: 120_000 },
-    { requests: 10_000, workloads: 1000, namespaces: 100, timeoutMs: 240_000 },
+    { requests: 10_000, workloads: 1000, namespaces: 100, timeoutMs: 270_000 },
+    // Experiment: the same 1,000 with one undici Agent reused by the controller (see controller-process.ts).
+    { requests: 1000, workloads: 100, namespaces: 10, timeoutMs: 120_000, sharedDispatcher: true },
   ],
 };
 
