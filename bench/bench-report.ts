@@ -107,12 +107,14 @@ export function formatBenchReport(results: BenchResults): string {
         'requests',
         'workloads',
         'namespaces',
+        'client',
         'drained in s',
         'final/s',
         'sync s',
         'controller peak RSS MiB',
         'API server peak RSS MiB',
         'reconciles',
+        'ns list ms',
         'outcomes',
         'load avg',
       ],
@@ -127,6 +129,7 @@ export function formatBenchReport(results: BenchResults): string {
         n0(run.controllerPeakRss / MIB),
         n0(run.apiServerPeakRss / MIB),
         n0(run.reconciles),
+        n2(run.namespaceListMs),
         Object.entries(run.byPhase)
           .map(([phase, count]) => `${phase} ${count}`)
           .join(', '),

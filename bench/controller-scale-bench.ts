@@ -34,6 +34,8 @@ export interface ScaleResult extends ScaleScenario {
   /** Reconciles the controller ran (all outcomes) and workload patches it made. */
   reconciles: number;
   patches: number;
+  /** Median ms the API server takes (in-process) to list one namespace's DeployRequests, before the run. */
+  namespaceListMs: number;
   /** Load average (1 min) of the machine when the scenario ended: other work competing for the CPUs. */
   loadAverage: number;
 }
@@ -65,6 +67,7 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
             });
     for (let i = 0; i < requests.length; i += 1000)
       await cluster.apiServer.request('createRequests', { requests: requests.slice(i, i + 1000) });
+    const namespaceListMs = await cluster.apiServer.request<number>('timeNamespaceList', namespaces[0]!.name);
     await cluster.apiServer.request('resetRss');
 
     const forkedAt = Date.now();
@@ -89,6 +92,7 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
       byPhase: counts.byPhase,
       reconciles: Object.values(stats.reconciles).reduce((a, b) => a + b, 0),
       patches: stats.patches,
+      namespaceListMs,
       loadAverage: loadavg()[0] ?? 0,
     };
   } finally {
