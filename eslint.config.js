@@ -13,6 +13,8 @@ export default tseslint.config(
       'coverage/',
       'action/dist/',
       '.playground/',
+      'dist-bench/',
+      'bench-results/',
     ],
   },
   js.configs.recommended,

@@ -1,0 +1,93 @@
+/**
+ * Child process: the controller, as the CLI runs it (concurrency 4, default poll and history
+ * settings, single replica), against an API server URL over HTTP with client-node. Its own process,
+ * so the RSS it reports is the controller's alone.
+ *
+ * Usage: `node controller-process.js API_SERVER_URL ATTESTATION_PUBLIC_KEY_FILE [--shared-dispatcher]`
+ *
+ * `--shared-dispatcher` is an experiment, not the product: @kubernetes/client-node 2.0.1 builds a new
+ * undici Agent for every request whenever the cluster has TLS options (a CA, or
+ * insecure-skip-tls-verify as here), so every API call opens a new connection. The flag patches
+ * this process's KubeConfig to build that Agent once, to measure what the per-request Agent costs.
+ */
+import { writeHeapSnapshot } from 'node:v8';
+import { loadAttestationPublicKeys } from '../src/attestation/attestation-keys.js';
+import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
+import { startController } from '../src/controller/controller-manager.js';
+import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
+import { loadKubeConfig } from '../src/kube/load-kube-config.js';
+import { createMetrics, type Metrics } from '../src/observability/metrics.js';
+import { silentLogger } from '../src/observability/logger.js';
+import { samplePeakRss } from './peak-rss.js';
+import { serveRequests } from './serve-requests.js';
+
+/** `stats` answer. */
+export interface ControllerStats {
+  peakRss: number;
+  rss: number;
+  heapUsed: number;
+  /** `Date.now()` when the process began and when its caches had synced. */
+  startedAt: number;
+  syncedAt: number;
+  /** Reconciles run, by outcome (from the controller's own metrics). */
+  reconciles: Record<string, number>;
+  /** Workload patches made. */
+  patches: number;
+}
+
+async function metricTotals(metrics: Metrics, name: string, label: string): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  const metric = metrics.registry.getSingleMetric(name);
+  for (const value of (await metric?.get())?.values ?? [])
+    totals[String(value.labels[label] ?? '')] =
+      (totals[String(value.labels[label] ?? '')] ?? 0) + value.value;
+  return totals;
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const rss = samplePeakRss();
+  const [url, publicKeyFile] = process.argv.slice(2) as [string, string];
+  const metrics = createMetrics({ collectDefaults: true });
+  const config = loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(url) });
+  if (process.argv.includes('--shared-dispatcher')) {
+    const target = config as unknown as { createDispatcher(...args: unknown[]): unknown };
+    const original = target.createDispatcher.bind(config);
+    let dispatcher: unknown;
+    target.createDispatcher = (...args: unknown[]) => (dispatcher ??= original(...args));
+  }
+  const kube = createClientNodeKubeClient(config);
+  const controller = await startController({
+    kube,
+    attestationKeys: await loadAttestationPublicKeys(publicKeyFile),
+    logger: silentLogger(),
+    metrics,
+    concurrency: 4,
+    history: { ttlMs: 604_800_000, limitPerWorkload: 20 },
+  });
+  await controller.synced;
+  const syncedAt = Date.now();
+  serveRequests(
+    { pid: process.pid },
+    {
+      /** Diagnostics: write a heap snapshot, answer its path. */
+      heapSnapshot: (payload) => writeHeapSnapshot(payload as string),
+      async stats(): Promise<ControllerStats> {
+        const memory = process.memoryUsage();
+        const patches = await metricTotals(metrics, 'keyless_controller_workload_patches_total', 'kind');
+        return {
+          peakRss: rss.peak(),
+          rss: memory.rss,
+          heapUsed: memory.heapUsed,
+          startedAt,
+          syncedAt,
+          reconciles: await metricTotals(metrics, 'keyless_controller_reconciles_total', 'outcome'),
+          patches: Object.values(patches).reduce((a, b) => a + b, 0),
+        };
+      },
+    },
+    () => controller.stop(),
+  );
+}
+
+await main();
