@@ -13,8 +13,6 @@ export default tseslint.config(
       'coverage/',
       'action/dist/',
       '.playground/',
-      'dist-bench/',
-      'bench-results/',
     ],
   },
   js.configs.recommended,
