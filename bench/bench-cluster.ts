@@ -24,8 +24,7 @@ export interface BenchCluster {
   issuer: LocalOidcIssuer;
   seed(request: SeedRequest): Promise<void>;
   startReceiver(): Promise<BenchChild & { url: string }>;
-  /** `sharedDispatcher`: see controller-process.ts (an experiment patching client-node). */
-  startController(options?: { sharedDispatcher?: boolean }): Promise<BenchChild>;
+  startController(): Promise<BenchChild>;
   /** Fork another bench entry (file name in bench/), stopped with the cluster. */
   startChild(entry: string): Promise<BenchChild>;
   /** Stop every child and the issuer, remove the key files. */
@@ -61,12 +60,8 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       children.push(child);
       return Object.assign(child, { url: child.ready.url as string });
     },
-    async startController(options = {}) {
-      const child = await forkChild(join(HERE, 'controller-process.js'), [
-        apiServerUrl,
-        publicKeyFile,
-        ...(options.sharedDispatcher ? ['--shared-dispatcher'] : []),
-      ]);
+    async startController() {
+      const child = await forkChild(join(HERE, 'controller-process.js'), [apiServerUrl, publicKeyFile]);
       children.push(child);
       return child;
     },

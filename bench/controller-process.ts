@@ -3,12 +3,7 @@
  * settings, single replica), against an API server URL over HTTP with client-node. Its own process,
  * so the RSS it reports is the controller's alone.
  *
- * Usage: `node controller-process.js API_SERVER_URL ATTESTATION_PUBLIC_KEY_FILE [--shared-dispatcher]`
- *
- * `--shared-dispatcher` is an experiment, not the product: @kubernetes/client-node 2.0.1 builds a new
- * undici Agent for every request whenever the cluster has TLS options (a CA, or
- * insecure-skip-tls-verify as here), so every API call opens a new connection. The flag patches
- * this process's KubeConfig to build that Agent once, to measure what the per-request Agent costs.
+ * Usage: `node controller-process.js API_SERVER_URL ATTESTATION_PUBLIC_KEY_FILE`
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { loadAttestationPublicKeys } from '../src/attestation/attestation-keys.js';
@@ -50,12 +45,6 @@ async function main(): Promise<void> {
   const [url, publicKeyFile] = process.argv.slice(2) as [string, string];
   const metrics = createMetrics({ collectDefaults: true });
   const config = loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(url) });
-  if (process.argv.includes('--shared-dispatcher')) {
-    const target = config as unknown as { createDispatcher(...args: unknown[]): unknown };
-    const original = target.createDispatcher.bind(config);
-    let dispatcher: unknown;
-    target.createDispatcher = (...args: unknown[]) => (dispatcher ??= original(...args));
-  }
   const kube = createClientNodeKubeClient(config);
   const controller = await startController({
     kube,

@@ -16,8 +16,6 @@ export interface ScaleScenario {
   namespaces: number;
   /** Give up after this long. */
   timeoutMs: number;
-  /** Experiment: the controller reuses one undici Agent (see controller-process.ts). */
-  sharedDispatcher?: boolean;
 }
 
 /** What one scenario measured. */
@@ -71,9 +69,7 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
     await cluster.apiServer.request('resetRss');
 
     const forkedAt = Date.now();
-    const controller = await cluster.startController({
-      sharedDispatcher: scenario.sharedDispatcher ?? false,
-    });
+    const controller = await cluster.startController();
     let counts = await cluster.apiServer.request<PhaseCounts>('phases');
     while (counts.allTerminalAt === undefined && Date.now() - forkedAt < scenario.timeoutMs) {
       await sleep(250);

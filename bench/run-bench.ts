@@ -27,8 +27,6 @@ const FULL: BenchPlan = {
   scale: [
     { requests: 1000, workloads: 100, namespaces: 10, timeoutMs: 120_000 },
     { requests: 10_000, workloads: 1000, namespaces: 100, timeoutMs: 270_000 },
-    // Experiment: the same 1,000 with one undici Agent reused by the controller (see controller-process.ts).
-    { requests: 1000, workloads: 100, namespaces: 10, timeoutMs: 120_000, sharedDispatcher: true },
   ],
 };
 
