@@ -51,17 +51,22 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       await apiServer.request('seed', request);
     },
     async startReceiver() {
-      const child = await forkChild(join(HERE, 'receiver-process.js'), [
-        apiServerUrl,
-        issuer.issuer,
-        BENCH_AUDIENCE,
-        keyFile,
-      ]);
+      // The heap limit the Helm chart gives the receiver (receiver.heapMiB).
+      const child = await forkChild(
+        join(HERE, 'receiver-process.js'),
+        [apiServerUrl, issuer.issuer, BENCH_AUDIENCE, keyFile],
+        ['--max-old-space-size=160'],
+      );
       children.push(child);
       return Object.assign(child, { url: child.ready.url as string });
     },
     async startController() {
-      const child = await forkChild(join(HERE, 'controller-process.js'), [apiServerUrl, publicKeyFile]);
+      // The heap limit the Helm chart gives the controller (controller.heapMiB), as in a cluster.
+      const child = await forkChild(
+        join(HERE, 'controller-process.js'),
+        [apiServerUrl, publicKeyFile],
+        ['--max-old-space-size=256'],
+      );
       children.push(child);
       return child;
     },

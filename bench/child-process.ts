@@ -22,14 +22,24 @@ interface Reply {
   error?: string;
 }
 
-/** Fork `script` (a .js file) with `args`; resolves once it printed its READY line. */
-export async function forkChild(script: string, args: string[] = []): Promise<BenchChild> {
+/**
+ * Fork `script` (a .js file) with `args` and Node flags `nodeArgs`; resolves once it printed its
+ * READY line.
+ */
+export async function forkChild(
+  script: string,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<BenchChild> {
   const child: ChildProcess = fork(script, args, {
     execPath: process.execPath,
     // BENCH_CPU_PROFILE_DIR=DIR writes a V8 CPU profile of every child there (to see where time goes).
-    execArgv: process.env.BENCH_CPU_PROFILE_DIR
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`]
-      : [],
+    execArgv: [
+      ...nodeArgs,
+      ...(process.env.BENCH_CPU_PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`]
+        : []),
+    ],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();

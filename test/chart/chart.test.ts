@@ -151,6 +151,8 @@ describe('charts/keyless-deploy', () => {
         }
       ).containers[0]?.env ?? [];
     expect(env.find((e) => e.name === 'KEYLESS_LEADER_ELECTION')?.value).toBe('true');
+    // A heap limit under the memory limit: the process stays inside its container.
+    expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=256');
   });
 
   test('the receiver may not change workloads; nobody gets contents of Secrets', () => {
