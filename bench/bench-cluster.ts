@@ -55,7 +55,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       const child = await forkChild(
         join(HERE, 'receiver-process.js'),
         [apiServerUrl, issuer.issuer, BENCH_AUDIENCE, keyFile],
-        ['--max-old-space-size=160'],
+        ['--max-old-space-size=256'],
       );
       children.push(child);
       return Object.assign(child, { url: child.ready.url as string });
