@@ -313,6 +313,10 @@ describe('charts/keyless-deploy', () => {
   test.each([
     [REQUIRED.concat(['--set', 'github.app.enabled=true']), '/github/app/appId'],
     [REQUIRED.concat(['--set', 'github.apiUrl=http://api.github.com']), '/github/apiUrl'],
+    [REQUIRED.concat(['--set', 'controller.heapMiB=16']), '/controller/heapMiB'],
+    [REQUIRED.concat(['--set', 'receiver.heapMiB=lots']), '/receiver/heapMiB'],
+    [REQUIRED.concat(['--set', 'github.logUrl=javascript:alert(1)']), '/github/logUrl'],
+    [REQUIRED.concat(['--set', 'github.webhookMaxAgeSeconds=1']), '/github/webhookMaxAgeSeconds'],
     [REQUIRED.concat(['--set', 'namespaces={Not_A_Namespace}']), '/namespaces/0'],
     [REQUIRED.concat(['--set', 'attestation.existingSecret=Bad/Name']), '/attestation/existingSecret'],
     [
