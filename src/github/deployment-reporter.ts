@@ -83,13 +83,14 @@ export class DeploymentReporter {
       // Step 4, statuses: what GitHub already shows counts as delivered (a crash after the call).
       const shown = new Set(await this.deps.github.states(repository, deploymentId));
       const environmentUrl = policy?.spec.github?.environmentUrl;
+      const logUrl = this.logUrl(request);
       for (const state of desiredStates(request)) {
         if (report.reportedStates?.includes(state)) continue;
         if (!shown.has(state)) {
           await this.deps.github.addStatus(repository, deploymentId, {
             state,
             description: describeState(request, state),
-            ...(this.logUrl(request) ? { logUrl: this.logUrl(request) } : {}),
+            ...(logUrl ? { logUrl } : {}),
             ...(environmentUrl && state === 'success' ? { environmentUrl } : {}),
           });
           this.count(state, 'delivered');

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
 import { startActionsTokenService, type ActionsTokenService } from '../support/actions-token-service.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { ACME_WEB, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { PROJECT_ROOT } from '../support/kubectl.js';
 
 let playground: Playground;
@@ -20,7 +20,7 @@ let github: FakeGitHub;
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  github.install(ACME_WEB);
   playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-action-')),
     // Slow enough that the App has created the GitHub deployment before the rollout ends.

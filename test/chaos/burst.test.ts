@@ -11,7 +11,7 @@ import type { FaultConfig } from '../../src/apiserver/faults/fault-injector.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { RunningReceiver } from '../../src/receiver/index.js';
-import type { Harness } from '../e2e/harness.js';
+import { startHarness, type Harness } from '../e2e/harness.js';
 import { countingKube, type AppliedPatch } from '../support/counting-kube.js';
 import {
   chaosSeed,
@@ -25,12 +25,8 @@ import {
   startChaosReceiver,
   verify,
   waitAllTerminal,
-  withoutSnapshots,
 } from './chaos-support.js';
-
-withoutSnapshots();
-const { startHarness } = await import('../e2e/harness.js');
-const { startController } = await import('../../src/controller/controller-manager.js');
+import { startController } from '../../src/controller/controller-manager.js';
 
 const WORKLOADS = Number(process.env.CHAOS_WORKLOADS ?? 100);
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 10);

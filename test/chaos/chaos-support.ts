@@ -7,7 +7,6 @@
  * workload was patched twice for one request.
  */
 import { dirname, join } from 'node:path';
-import { jest } from '@jest/globals';
 import { TERMINAL_PHASES, type DeployPhase } from '../../src/api/types.js';
 import {
   KubeApiError,
@@ -17,6 +16,7 @@ import {
 } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { PLAYGROUND_AUDIENCE } from '../../src/playground/playground.js';
 import type { LocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
 import { evaluatePolicies, parseImageReference } from '../../src/policy/index.js';
 import {
@@ -28,22 +28,8 @@ import {
 import type { Harness, Request } from '../e2e/harness.js';
 import type { AppliedPatch } from '../support/counting-kube.js';
 
-/**
- * The playground persists its API server's whole store (one JSON snapshot, fsync) 100 ms after
- * every change. At chaos sizes (1,000 requests and their Events) that rewrite alone would take most
- * of the CPU, and persistence is not what the suite tests: replace it by a no-op. Call this before
- * importing the harness (dynamically: a static import would load the real module first), and keep
- * this module free of static imports that reach src/apiserver.
- */
-export function withoutSnapshots(): void {
-  jest.unstable_mockModule('../../src/apiserver/persistence.js', () => ({
-    loadSnapshot: () => 0,
-    saveSnapshot: () => undefined,
-  }));
-}
-
-/** The playground's audience (AUDIENCE; not imported: see withoutSnapshots). */
-export const AUDIENCE = 'keyless-deploy-playground';
+/** The playground's audience. */
+export const AUDIENCE = PLAYGROUND_AUDIENCE;
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,11 +9,9 @@ import { DEPLOY_PHASES, type DeployPhase } from '../../src/api/types.js';
 import type { RunningController } from '../../src/controller/controller-manager.js';
 import { needsReport } from '../../src/github/deployment-reporter.js';
 import { desiredStates } from '../../src/github/deployment-states.js';
-import { createGitHubDeployments } from '../../src/github/github-deployments.js';
-import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 
 const WORKLOADS = 20;
 const PER_WORKLOAD = 5;
@@ -22,7 +20,7 @@ let h: Harness;
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  github.install(ACME_WEB);
   h = await startHarness();
 });
 
@@ -36,14 +34,7 @@ test('GitHub flapping and a controller restart: deploys unaffected, every report
     h.controller({
       concurrency: 8,
       github: {
-        deployments: createGitHubDeployments(
-          createGitHubApp({
-            appId: String(github.appId),
-            privateKeyPem: github.privateKeyPem,
-            apiUrl: github.url,
-          }),
-          github.url,
-        ),
+        deployments: appDeployments(github),
         retryBaseMs: 50,
         concurrency: 4,
       },

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAttestationPublicKeys } from '../../src/attestation/attestation-keys.js';
-import type { RunningController } from '../../src/controller/controller-manager.js';
+import { startController, type RunningController } from '../../src/controller/controller-manager.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { RunningReceiver } from '../../src/receiver/index.js';
-import type { Harness, Request } from '../e2e/harness.js';
+import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import { countingKube, type AppliedPatch } from '../support/counting-kube.js';
 import {
   chaosSeed,
@@ -24,13 +24,8 @@ import {
   startChaosReceiver,
   verify,
   waitAllTerminal,
-  withoutSnapshots,
   type KillableKube,
 } from './chaos-support.js';
-
-withoutSnapshots();
-const { startHarness } = await import('../e2e/harness.js');
-const { startController } = await import('../../src/controller/controller-manager.js');
 
 const WORKLOADS = 8;
 const KILLS = 3;

@@ -6,9 +6,9 @@
  * the issuer returns (with a new key, on the same address) the receiver fetches it and accepts again.
  */
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
-import type { LocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
+import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
 import type { RunningReceiver } from '../../src/receiver/index.js';
-import type { Harness, Request } from '../e2e/harness.js';
+import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import {
   AUDIENCE,
   nextSecond,
@@ -18,12 +18,7 @@ import {
   startChaosReceiver,
   waitTerminal,
   WEB_CLAIMS,
-  withoutSnapshots,
 } from './chaos-support.js';
-
-withoutSnapshots();
-const { startHarness } = await import('../e2e/harness.js');
-const { startLocalOidcIssuer } = await import('../../src/playground/oidc-issuer.js');
 
 const NAMESPACE = 'oidc-outage';
 

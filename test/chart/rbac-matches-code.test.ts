@@ -17,10 +17,8 @@ import type {
 } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { createGitHubDeployments } from '../../src/github/github-deployments.js';
-import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { startHarness, type Harness } from '../e2e/harness.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { CHART, helm } from '../support/helm.js';
 
 let h: Harness;
@@ -29,7 +27,7 @@ let github: FakeGitHub;
 beforeAll(async () => {
   h = await startHarness();
   github = await startFakeGitHub();
-  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  github.install(ACME_WEB);
 });
 
 afterAll(async () => {
@@ -141,14 +139,7 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
     },
     history: { ttlMs: 1, intervalMs: 100 },
     github: {
-      deployments: createGitHubDeployments(
-        createGitHubApp({
-          appId: String(github.appId),
-          privateKeyPem: github.privateKeyPem,
-          apiUrl: github.url,
-        }),
-        github.url,
-      ),
+      deployments: appDeployments(github),
     },
   });
   try {

@@ -1,20 +1,10 @@
 import { loadControllerConfig } from '../../src/controller/controller-config.js';
-import { ConfigError } from '../../src/receiver/index.js';
+import { configError } from '../support/config-error.js';
 
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   KEYLESS_ATTESTATION_PUBLIC_KEY_FILE: '/keys/attestation-public-key.pem',
   ...extra,
 });
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 test('defaults: every namespace, leader election on, four workers', () => {
   expect(loadControllerConfig(env())).toMatchObject({

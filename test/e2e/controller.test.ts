@@ -196,23 +196,16 @@ describe('one token, one deploy', () => {
   test('the same token sent to a second namespace is denied there (the earliest request wins)', async () => {
     await h.scenario('e2e-token-a');
     await h.scenario('e2e-token-b');
-    const token = await h.playground.issuer.mint(
-      {
-        repository: 'acme/web',
-        repository_id: '100000001',
-        repository_owner: 'acme',
-        repository_owner_id: '100000000',
-      },
-      { audience: h.playground.info.audience },
-    );
+    const token = await h.token();
     const send = async (namespace: string): Promise<string> => {
-      const response = await fetch(`${h.playground.receiver.url}/v1/dispatch`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ namespace, target: 'web', image: 'ghcr.io/acme/web:7.0.0' }),
-      });
-      expect(response.status).toBe(202);
-      return String(((await response.json()) as { name: string }).name);
+      const { status, body } = await h.dispatch(
+        namespace,
+        { target: 'web', image: 'ghcr.io/acme/web:7.0.0' },
+        {},
+        token,
+      );
+      expect(status).toBe(202);
+      return String(body.name);
     };
     const first = await send('e2e-token-a');
     expect((await h.waitFor('e2e-token-a', first, ['Succeeded', 'Denied'])).status?.phase).toBe('Succeeded');

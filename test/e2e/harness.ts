@@ -35,10 +35,14 @@ export interface Harness {
     policy?: Partial<DeployPolicySpec>,
     workload?: Partial<{ kind: string; replicas: number; progressDeadlineSeconds: number }>,
   ): Promise<void>;
+  /** A token of the test repository `acme/web` (the subject WEB_POLICY allows), with `claims` on top. */
+  token(claims?: Record<string, string>): Promise<string>;
+  /** POST /v1/dispatch with a fresh token (`claims` on top), or with `token` when given. */
   dispatch(
     namespace: string,
     body: Record<string, unknown>,
     claims?: Record<string, string>,
+    token?: string,
   ): Promise<{ status: number; body: Record<string, unknown> }>;
   manual(
     namespace: string,
@@ -115,6 +119,17 @@ export async function startHarness(
     readFileSync(playground.attestationPublicKeyPath, 'utf8'),
   );
   const controllers: RunningController[] = [];
+  const mintToken = (claims: Record<string, string> = {}): Promise<string> =>
+    playground.issuer.mint(
+      {
+        repository: 'acme/web',
+        repository_id: '100000001',
+        repository_owner: 'acme',
+        repository_owner_id: '100000000',
+        ...claims,
+      },
+      { audience: playground.info.audience },
+    );
   return {
     playground,
     kube,
@@ -148,17 +163,9 @@ export async function startHarness(
         workloadObject(namespace, kind, workload.replicas ?? 2, workload.progressDeadlineSeconds),
       );
     },
-    async dispatch(namespace, body, claims = {}) {
-      const token = await playground.issuer.mint(
-        {
-          repository: 'acme/web',
-          repository_id: '100000001',
-          repository_owner: 'acme',
-          repository_owner_id: '100000000',
-          ...claims,
-        },
-        { audience: playground.info.audience },
-      );
+    token: mintToken,
+    async dispatch(namespace, body, claims = {}, token) {
+      token ??= await mintToken(claims);
       const response = await fetch(`${playground.receiver.url}/v1/dispatch`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

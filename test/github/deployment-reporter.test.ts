@@ -6,20 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { parseAttestationPublicKeys } from '../../src/attestation/attestation-keys.js';
 import { DeploymentReporter, needsReport } from '../../src/github/deployment-reporter.js';
-import { createGitHubDeployments } from '../../src/github/github-deployments.js';
-import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { KubeApiError, type KubeClient } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 
 let github: FakeGitHub;
 let h: Harness;
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  github.install(ACME_WEB);
   h = await startHarness();
 });
 
@@ -64,14 +62,7 @@ test.each([1, 2, 3, 4])(
     expect(needsReport(request)).toBe(true);
     const reporter = new DeploymentReporter({
       kube: losingWrite(h.kube, lost),
-      github: createGitHubDeployments(
-        createGitHubApp({
-          appId: String(github.appId),
-          privateKeyPem: github.privateKeyPem,
-          apiUrl: github.url,
-        }),
-        github.url,
-      ),
+      github: appDeployments(github),
       attestationKeys: await parseAttestationPublicKeys(
         readFileSync(h.playground.attestationPublicKeyPath, 'utf8'),
       ),

@@ -8,14 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeployPolicySpec } from '../../src/api/types.js';
 import type { RunningController } from '../../src/controller/controller-manager.js';
-import { createGitHubDeployments } from '../../src/github/github-deployments.js';
 import { loadGitHubSettings } from '../../src/github/github-settings.js';
-import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground } from '../../src/playground/playground.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
-import { startFakeGitHub, type FakeDeployment, type FakeGitHub } from '../support/fake-github.js';
+import {
+  ACME_WEB,
+  appDeployments,
+  startFakeGitHub,
+  type FakeDeployment,
+  type FakeGitHub,
+} from '../support/fake-github.js';
 
 const SHA = 'a501fa6b06a6dc25cca7cace0b989abe6b156366';
 let github: FakeGitHub;
@@ -31,18 +35,11 @@ const REPORTING: Partial<DeployPolicySpec> = {
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  github.install(ACME_WEB);
   h = await startHarness();
   controller = await h.controller({
     github: {
-      deployments: createGitHubDeployments(
-        createGitHubApp({
-          appId: String(github.appId),
-          privateKeyPem: github.privateKeyPem,
-          apiUrl: github.url,
-        }),
-        github.url,
-      ),
+      deployments: appDeployments(github),
       logUrlTemplate: 'https://deploy.example.com/requests/{namespace}/{name}',
       retryBaseMs: 100,
     },
@@ -164,23 +161,11 @@ test('a superseded request is marked inactive; a request denied for reusing a to
 
   await h.scenario('gh-reuse-a');
   await h.scenario('gh-reuse-b');
-  const token = await h.playground.issuer.mint(
-    {
-      repository: 'acme/web',
-      repository_id: '100000001',
-      repository_owner: 'acme',
-      repository_owner_id: '100000000',
-    },
-    { audience: h.playground.info.audience },
-  );
-  const send = async (namespace: string): Promise<string> => {
-    const response = await fetch(`${h.playground.receiver.url}/v1/dispatch`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ namespace, target: 'web', image: 'ghcr.io/acme/web:7.0.0' }),
-    });
-    return String(((await response.json()) as { name: string }).name);
-  };
+  const token = await h.token();
+  const send = async (namespace: string): Promise<string> =>
+    String(
+      (await h.dispatch(namespace, { target: 'web', image: 'ghcr.io/acme/web:7.0.0' }, {}, token)).body.name,
+    );
   const first = await send('gh-reuse-a');
   await reported('gh-reuse-a', first, ['queued', 'in_progress', 'success']);
   const second = await send('gh-reuse-b');

@@ -6,11 +6,9 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { RunningController } from '../../src/controller/controller-manager.js';
-import { createGitHubDeployments } from '../../src/github/github-deployments.js';
-import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
-import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 
 type Json = Record<string, unknown>;
 const examples = createRequire(import.meta.url)(
@@ -30,20 +28,13 @@ let delivery = 0;
 
 beforeAll(async () => {
   github = await startFakeGitHub();
-  github.install({ owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 });
+  github.install(ACME_WEB);
   h = await startHarness({
     github: { apiUrl: github.url, webhookSecret: SECRET, webhookMaxAgeSeconds: 3600 },
   });
   controller = await h.controller({
     github: {
-      deployments: createGitHubDeployments(
-        createGitHubApp({
-          appId: String(github.appId),
-          privateKeyPem: github.privateKeyPem,
-          apiUrl: github.url,
-        }),
-        github.url,
-      ),
+      deployments: appDeployments(github),
       retryBaseMs: 100,
     },
   });

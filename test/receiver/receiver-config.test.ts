@@ -3,7 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateAttestationKeyPair } from '../../src/attestation/index.js';
-import { ConfigError, loadReceiverConfig } from '../../src/receiver/index.js';
+import { loadReceiverConfig } from '../../src/receiver/index.js';
+import { configError } from '../support/config-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyless-config-'));
 const keyFile = join(dir, 'attestation.pem');
@@ -25,16 +26,6 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   KEYLESS_ATTESTATION_KEY_FILE: keyFile,
   ...extra,
 });
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 test('defaults: github.com issuer, listen 0.0.0.0:8080, no insecure issuers', () => {
   const config = loadReceiverConfig(env());

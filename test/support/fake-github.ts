@@ -16,6 +16,8 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
+import { createGitHubDeployments, type GitHubDeployments } from '../../src/github/github-deployments.js';
+import { createGitHubApp } from '../../src/github/installation-tokens.js';
 import { githubOpenApi } from './github-openapi.js';
 
 export interface FakeRepository {
@@ -24,6 +26,9 @@ export interface FakeRepository {
   id: number;
   ownerId: number;
 }
+
+/** The test repository (`acme/web`, the ids WEB_POLICY allows), as installed in most tests. */
+export const ACME_WEB: FakeRepository = { owner: 'acme', name: 'web', id: 100000001, ownerId: 100000000 };
 
 export interface RecordedCall {
   method: string;
@@ -463,4 +468,12 @@ export async function startFakeGitHub(
       if (violations.length > 0) throw new Error(`requests GitHub would refuse:\n${violations.join('\n')}`);
     },
   };
+}
+
+/** The project's GitHub Deployments client, as the App would use it against this fake. */
+export function appDeployments(fake: FakeGitHub): GitHubDeployments {
+  return createGitHubDeployments(
+    createGitHubApp({ appId: String(fake.appId), privateKeyPem: fake.privateKeyPem, apiUrl: fake.url }),
+    fake.url,
+  );
 }

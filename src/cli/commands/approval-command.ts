@@ -4,6 +4,7 @@ import { isKubeError, type KubeObject } from '../../kube/kube-client.js';
 import { createKubeClient } from '../../kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../../kube/resource-types.js';
 import { EXIT, UsageError, type CliIo } from '../cli-io.js';
+import { namedRequest } from '../named-request.js';
 import { parseFlags } from '../parse-args.js';
 
 const help = (
@@ -41,11 +42,7 @@ export function approvalCommand(verb: 'approve' | 'reject') {
       io.stdout(help(verb));
       return EXIT.ok;
     }
-    const [name, extra] = positionals;
-    if (!name) throw new UsageError('the DeployRequest NAME is required');
-    if (extra) throw new UsageError(`unexpected argument ${extra}`);
-    const namespace = values.namespace as string | undefined;
-    if (!namespace) throw new UsageError('--namespace is required');
+    const { name, namespace } = namedRequest(positionals, values);
     const by = ((values.by as string | undefined) ?? io.env.USER ?? '').trim();
     // eslint-disable-next-line no-control-regex -- control characters are what is refused
     if (!by || by.length > 256 || /[\s\u0000-\u001f]/.test(by))

@@ -4,6 +4,7 @@ import type { KubeObject } from '../../kube/kube-client.js';
 import { createKubeClient } from '../../kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../../kube/resource-types.js';
 import { EXIT, UsageError, type CliIo } from '../cli-io.js';
+import { namedRequest } from '../named-request.js';
 import { parseFlags } from '../parse-args.js';
 
 export const STATUS_HELP = `Usage: keyless-deploy status NAME --namespace NS [--output text|json] [--kubeconfig FILE]
@@ -39,11 +40,7 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
     io.stdout(STATUS_HELP);
     return EXIT.ok;
   }
-  const [name, extra] = positionals;
-  if (!name) throw new UsageError('the DeployRequest NAME is required');
-  if (extra) throw new UsageError(`unexpected argument ${extra}`);
-  const namespace = values.namespace as string | undefined;
-  if (!namespace) throw new UsageError('--namespace is required');
+  const { name, namespace } = namedRequest(positionals, values);
   const output = (values.output as string | undefined) ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError('--output must be text or json');
   const kube = createKubeClient(values.kubeconfig ? { kubeconfigPath: values.kubeconfig as string } : {});
