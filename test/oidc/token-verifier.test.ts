@@ -12,7 +12,7 @@ import { createTokenVerifier, TokenRejectedError, type TokenVerifierOptions } fr
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/github-oidc/', import.meta.url);
+const FIXTURES = new URL('../fixtures/github-oidc/', import.meta.url);
 const githubJwks = JSON.parse(readFileSync(new URL('jwks.json', FIXTURES), 'utf8')) as JSONWebKeySet;
 const githubToken = readFileSync(new URL('token-2023.jwt', FIXTURES), 'utf8').trim();
 const githubBadSignature = readFileSync(new URL('token-2023-bad-signature.jwt', FIXTURES), 'utf8').trim();
