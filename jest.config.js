@@ -3,6 +3,8 @@
 // The chaos suite (test/chaos: 1,000-request burst, controller kills, failovers) needs minutes of
 // CPU; it runs only when asked for by path (npm run test:chaos), not in the default run.
 const chaosRequested = process.argv.some((arg) => arg.includes('test/chaos'));
+// The container run test needs rootful podman and a built image (npm run test:image); likewise.
+const containerRunRequested = process.argv.some((arg) => arg.includes('container-run'));
 
 export default {
   testEnvironment: 'node',
@@ -10,7 +12,11 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', ...(chaosRequested ? [] : ['<rootDir>/test/chaos/'])],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    ...(chaosRequested ? [] : ['<rootDir>/test/chaos/']),
+    ...(containerRunRequested ? [] : ['<rootDir>/test/ship/container-run']),
+  ],
   testTimeout: 30000,
   // Every installation-token request of the suite is recorded and audited at the end.
   globalSetup: '<rootDir>/test/support/token-audit-setup.mjs',

@@ -1,11 +1,13 @@
 /**
  * A local OIDC issuer that signs GitHub Actions-shaped tokens, for the playground and tests.
  *
- * It serves `/.well-known/openid-configuration` and `/.well-known/jwks` over plain HTTP on loopback
- * (so the receiver must run with the insecure-issuer switch) and mints RS256 tokens with every claim
- * GitHub sets, string-typed as GitHub sends them, a `kid` header and `typ: JWT`.
+ * It serves `/.well-known/openid-configuration` and `/.well-known/jwks` on loopback, over plain HTTP
+ * (so the receiver must run with the insecure-issuer switch) or over HTTPS with a given certificate
+ * (the container test), and mints RS256 tokens with every claim GitHub sets, string-typed as GitHub
+ * sends them, a `kid` header and `typ: JWT`.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
@@ -90,6 +92,16 @@ export interface LocalOidcIssuer {
 export interface LocalOidcIssuerOptions {
   host?: string;
   port?: number;
+  /**
+   * Serve HTTPS with this key and certificate (PEM), so a receiver can trust the issuer the way it
+   * trusts GitHub's, without the insecure-issuer switch. Plain HTTP without it.
+   */
+  tls?: { key: string; cert: string };
+  /**
+   * Host named in the issuer URL when clients reach the issuer under another address than the one
+   * it listens on (a container reaching the host's loopback); `host` by default.
+   */
+  publicHost?: string;
   /** Audience used when `mint` is called without options. */
   defaultAudience?: string;
 }
@@ -105,7 +117,7 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
   let requests = 0;
   let available = true;
 
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     requests += 1;
     if (!available) {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
@@ -138,13 +150,15 @@ export async function startLocalOidcIssuer(options: LocalOidcIssuerOptions = {})
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
     }
-  });
+  };
+  const server: Server = options.tls ? createTlsServer(options.tls, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  issuer = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  const named = options.publicHost ?? host;
+  issuer = `${options.tls ? 'https' : 'http'}://${named.includes(':') ? `[${named}]` : named}:${address.port}`;
 
   return {
     issuer,

@@ -1,8 +1,9 @@
 /**
- * What can be checked of the container image without a Docker engine (none runs on these
- * machines): everything the compiled code imports at run time is a production dependency (the image
- * installs `--omit=dev`), and the Dockerfile keeps its promises (multi-stage, non-root, exec-form
- * entry point so Node is PID 1 and gets SIGTERM, the CRDs the playground installs).
+ * What can be checked of the container image from its sources (container-run.test.ts builds and
+ * runs it): everything the compiled code imports at run time is a production dependency (the image
+ * installs `--omit=dev`), and the Dockerfile keeps its promises (multi-stage, real base images by
+ * default, non-root, exec-form entry point so Node is PID 1 and gets SIGTERM, the CRDs the
+ * playground installs) with a build context of nothing else.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -42,16 +43,49 @@ test('every package the shipped code imports is a production dependency', () => 
   expect(missing).toEqual([]);
 });
 
-test('the Dockerfile: multi-stage, production dependencies, non-root, Node as PID 1, CRDs included', () => {
+test('the Dockerfile: multi-stage, real base images by default, production dependencies, non-root, Node as PID 1, CRDs included', () => {
   const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+  // Base images are build arguments whose defaults are the ones a release pulls (docs/operations.md).
+  expect(dockerfile).toMatch(/^ARG BUILD_IMAGE=docker\.io\/library\/node:24-trixie-slim$/m);
+  expect(dockerfile).toMatch(/^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs24-debian13:nonroot$/m);
   const stages = dockerfile.split(/^FROM /m).slice(1);
-  expect(stages.length).toBeGreaterThanOrEqual(2);
+  expect(stages.map((stage) => stage.split('\n')[0])).toEqual([
+    '--platform=$BUILDPLATFORM ${BUILD_IMAGE} AS build',
+    '--platform=$BUILDPLATFORM ${BUILD_IMAGE} AS deps',
+    '${RUNTIME_IMAGE}',
+  ]);
   const runtime = stages.at(-1) as string;
-  expect(runtime).toMatch(/^gcr\.io\/distroless\/nodejs24/);
   expect(dockerfile).toMatch(/npm ci --omit=dev/);
   expect(runtime).toMatch(/^USER 65532:65532$/m);
   expect(runtime).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/cli\/main\.js"\]$/m);
   expect(runtime).toMatch(/^COPY crds \.\/crds$/m);
   // Nothing in the runtime stage writes to the image at run time: no RUN at all.
   expect(runtime).not.toMatch(/^RUN /m);
+});
+
+test('the build context is an allow-list of what the Dockerfile copies', () => {
+  const ignore = readFileSync(join(PROJECT_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'));
+  expect(ignore).toEqual([
+    '*',
+    '!package.json',
+    '!package-lock.json',
+    '!tsconfig.json',
+    '!tsconfig.build.json',
+    '!src/',
+    '!crds/',
+  ]);
+  const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+  const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+    (m[1] as string).split(' '),
+  );
+  expect([...new Set(copied)].sort()).toEqual([
+    'crds',
+    'package-lock.json',
+    'package.json',
+    'src',
+    'tsconfig.build.json',
+    'tsconfig.json',
+  ]);
 });
