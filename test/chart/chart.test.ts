@@ -30,6 +30,15 @@ const VALUE_SETS: Record<string, string[]> = {
     'github.apiUrl=https://ghe.example.com/api/v3',
   ],
   ha: [...REQUIRED, '--set', 'receiver.replicas=3', '--set', 'controller.replicas=2'],
+  extraCa: [
+    ...REQUIRED,
+    '--set',
+    'extraCaCertificates.configMap=corp-ca',
+    '--set',
+    'extraCaCertificates.key=bundle.pem',
+    '--set',
+    'terminationGracePeriodSeconds=60',
+  ],
   ingress: [
     ...REQUIRED,
     '--set',
@@ -231,6 +240,45 @@ describe('charts/keyless-deploy', () => {
     },
   );
 
+  test('extra CA certificates: both components mount the ConfigMap read-only and Node trusts it; the grace period is the value', () => {
+    for (const deployment of render(VALUE_SETS.extraCa as string[]).filter(
+      (o) => o.kind === 'Deployment',
+    ) as Array<{
+      spec: {
+        template: {
+          spec: {
+            terminationGracePeriodSeconds: number;
+            containers: Array<{
+              env: Array<{ name: string; value?: string }>;
+              volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+            }>;
+            volumes: Array<{ name: string; configMap?: unknown }>;
+          };
+        };
+      };
+    }>) {
+      const pod = deployment.spec.template.spec;
+      expect(pod.terminationGracePeriodSeconds).toBe(60);
+      const container = pod.containers[0];
+      expect(container?.env.find((e) => e.name === 'NODE_EXTRA_CA_CERTS')?.value).toBe(
+        '/etc/keyless-deploy/ca/bundle.pem',
+      );
+      expect(container?.volumeMounts).toContainEqual({
+        name: 'extra-ca',
+        mountPath: '/etc/keyless-deploy/ca',
+        readOnly: true,
+      });
+      expect(pod.volumes.find((v) => v.name === 'extra-ca')?.configMap).toEqual({
+        name: 'corp-ca',
+        items: [{ key: 'bundle.pem', path: 'bundle.pem' }],
+      });
+    }
+    // Without the value: no extra trust at all.
+    const plain = JSON.stringify(render(REQUIRED));
+    expect(plain).not.toContain('NODE_EXTRA_CA_CERTS');
+    expect(plain).not.toContain('extra-ca');
+  });
+
   test('restricted to listed namespaces: Roles in exactly those, both components told which', () => {
     const objects = render(VALUE_SETS.namespaced as string[]);
     const grants = objects
@@ -326,6 +374,9 @@ describe('charts/keyless-deploy', () => {
     [REQUIRED.concat(['--set', 'controller.concurrency=0']), '/controller/concurrency'],
     [REQUIRED.concat(['--set', 'receiver.ingress.enabled=true']), '/receiver/ingress/host'],
     [REQUIRED.concat(['--set', 'logLevel=loud']), '/logLevel'],
+    [REQUIRED.concat(['--set', 'extraCaCertificates.configMap=Corp_CA']), '/extraCaCertificates/configMap'],
+    [REQUIRED.concat(['--set', 'extraCaCertificates.key=../etc/passwd']), '/extraCaCertificates/key'],
+    [REQUIRED.concat(['--set', 'terminationGracePeriodSeconds=5']), '/terminationGracePeriodSeconds'],
     [REQUIRED.concat(['--set', 'unknownKey=1']), 'unknownKey'],
   ])('bad values are refused with a clear message: %j', (args, message) => {
     const result = helm(['template', 'kd', CHART, ...args]);

@@ -36,7 +36,7 @@ import {
   type RunningContainer,
 } from './support/podman-container.js';
 import { startShipCluster, type ShipCluster } from './support/ship-cluster.js';
-import { createTestCa } from './support/test-pki.js';
+import { createTestCa } from '../support/test-pki.js';
 
 const RELEASE = 'kd';
 const NAMESPACE = 'keyless-system';

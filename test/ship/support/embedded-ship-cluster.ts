@@ -19,7 +19,7 @@ import { startEmbeddedApiServer } from '../../../src/apiserver/embedded-api-serv
 import { HOST_LOOPBACK_FROM_CONTAINER } from './container-network.js';
 import { SERVICE_ACCOUNTS } from './core-types.js';
 import type { ShipCluster } from './ship-cluster.js';
-import { createTestCa } from './test-pki.js';
+import { createTestCa } from '../../support/test-pki.js';
 
 const SERVICE_HOST = 'kubernetes.default.svc';
 

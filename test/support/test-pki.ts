@@ -1,5 +1,5 @@
 /**
- * A throwaway certificate authority for the container test, made with the openssl command line
+ * A throwaway certificate authority for tests, made with the openssl command line
  * (Node has no X.509 writer): a CA and serving certificates for given DNS names and IP addresses.
  * Keys are P-256 and live one day; everything is written under `dir`.
  */
