@@ -108,7 +108,12 @@ function main() {
     }
   }
   if (standIn) {
-    const standIns = ensureStandIns({ nodeVersion, workDir: join(PODMAN_ROOT, '..'), standingInFor: real, log });
+    const standIns = ensureStandIns({
+      nodeVersion,
+      workDir: join(PODMAN_ROOT, '..'),
+      standingInFor: real,
+      log,
+    });
     bases = { build: standIns.build, runtime: standIns.runtime };
   }
 
