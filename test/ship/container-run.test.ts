@@ -379,6 +379,29 @@ describe('the image, run as the chart runs it', () => {
     );
   }, 180_000);
 
+  test('the playground runs in the image, under the same restrictions: the CRDs it installs are shipped', async () => {
+    const name = `kd-playground-${run}`;
+    const playground = runContainer(name, pod('controller').translation.flags, record.id, [
+      'playground',
+      '--state-dir',
+      `/tmp/playground-${run}`,
+    ]);
+    try {
+      const deadline = Date.now() + 120_000;
+      let ended = false;
+      void playground.exited.then(() => (ended = true));
+      while (!playground.output().includes('"msg":"playground ready"') && !ended && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(playground.output()).toContain('"msg":"CRDs installed"');
+      expect(playground.output()).toContain('"msg":"playground ready"');
+      podmanOk(['kill', '--signal', 'TERM', name]);
+      expect((await playground.exited).code).toBe(0);
+    } finally {
+      playground.remove();
+    }
+    summary.push('playground: CRDs installed, ready, exit 0 on SIGTERM');
+  }, 180_000);
+
   test('nothing is written outside the mounted directories: the root filesystem is read-only', () => {
     for (const component of COMPONENTS) {
       const running = pod(component);
