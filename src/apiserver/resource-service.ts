@@ -125,7 +125,7 @@ export class ResourceService {
     const matches = this.matcher(scope, options);
     const items = this.store
       .select(resourceKey(scope.resource), matches)
-      .map((object) => this.present(scope.resource, object));
+      .map((object) => this.presentListItem(scope.resource, object));
     return { items, resourceVersion: String(this.store.revision) };
   }
 
@@ -645,6 +645,21 @@ export class ResourceService {
         object.metadata.namespace === scope.namespace) &&
       labels((object.metadata.labels ?? {}) as Record<string, string>) &&
       fields(fieldsOf(object));
+  }
+
+  /**
+   * A list item as the real server serves it: items of built-in kinds carry no `kind` or
+   * `apiVersion` (only the list does; kube-apiserver encodes the typed list, whose items have an
+   * empty TypeMeta), while custom resources keep both (they are stored and served as unstructured
+   * JSON). Watch events, GET and write answers carry them for every kind.
+   */
+  private presentListItem(resource: ResourceDefinition, object: Record<string, unknown>): StoredObject {
+    const copy = this.present(resource, object);
+    if (!resource.crd) {
+      delete copy.kind;
+      delete copy.apiVersion;
+    }
+    return copy;
   }
 
   /** The object as served at this resource's version. */

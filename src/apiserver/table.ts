@@ -97,35 +97,38 @@ const ageColumn = column('Age', age, {
   description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
 });
 
-function podTemplate(object: StoredObject): Json {
+/** The pod template of a workload of `kind` (list items carry no kind, so it is passed in). */
+function podTemplate(kind: string, object: StoredObject): Json {
   const spec = (object.spec ?? {}) as Json;
-  if (object.kind === 'CronJob')
-    return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json;
+  if (kind === 'CronJob') return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json;
   return (spec.template ?? {}) as Json;
 }
 
-function containers(object: StoredObject): Json[] {
-  return (((((podTemplate(object) ?? {}) as Json).spec ?? {}) as Json).containers as Json[]) ?? [];
+function containers(kind: string, object: StoredObject): Json[] {
+  return (((((podTemplate(kind, object) ?? {}) as Json).spec ?? {}) as Json).containers as Json[]) ?? [];
 }
 
-const containersColumns = [
-  column(
-    'Containers',
-    (o) =>
-      containers(o)
-        .map((c) => c.name)
-        .join(','),
-    { priority: 1 },
-  ),
-  column(
-    'Images',
-    (o) =>
-      containers(o)
-        .map((c) => c.image)
-        .join(','),
-    { priority: 1 },
-  ),
-];
+/** The `-o wide` Containers and Images columns of a workload kind. */
+function containersColumns(kind: string): Column[] {
+  return [
+    column(
+      'Containers',
+      (o) =>
+        containers(kind, o)
+          .map((c) => c.name)
+          .join(','),
+      { priority: 1 },
+    ),
+    column(
+      'Images',
+      (o) =>
+        containers(kind, o)
+          .map((c) => c.image)
+          .join(','),
+      { priority: 1 },
+    ),
+  ];
+}
 
 const status = (o: StoredObject): Json => (o.status ?? {}) as Json;
 const spec = (o: StoredObject): Json => (o.spec ?? {}) as Json;
@@ -138,13 +141,13 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     column('Up-to-date', (o) => Number(status(o).updatedReplicas ?? 0), { type: 'integer' }),
     column('Available', (o) => Number(status(o).availableReplicas ?? 0), { type: 'integer' }),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('Deployment'),
   ],
   StatefulSet: [
     nameColumn,
     column('Ready', (o) => `${Number(status(o).readyReplicas ?? 0)}/${Number(spec(o).replicas ?? 0)}`),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('StatefulSet'),
   ],
   DaemonSet: [
     nameColumn,
@@ -154,7 +157,7 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     column('Up-to-date', (o) => Number(status(o).updatedNumberScheduled ?? 0), { type: 'integer' }),
     column('Available', (o) => Number(status(o).numberAvailable ?? 0), { type: 'integer' }),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('DaemonSet'),
   ],
   CronJob: [
     nameColumn,
@@ -167,7 +170,7 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
         : '<none>',
     ),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('CronJob'),
   ],
   Event: [
     column('Last Seen', (o, now) =>

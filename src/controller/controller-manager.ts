@@ -156,11 +156,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
         if (active(request)) enqueue(keyOf(request));
     });
   }
-  for (const informer of workloads) {
+  // The kind comes from the resource the informer lists and watches, not from the object: list
+  // items of built-in kinds carry no kind (a relist would otherwise map every workload to none).
+  workloads.forEach((informer, index) => {
+    const kind = (WORKLOAD_TYPES[index] as ResourceType).kind;
     informer.on('update', (workload) =>
-      enqueueWorkload(workload.metadata.namespace, workload.kind ?? '', workload.metadata.name),
+      enqueueWorkload(workload.metadata.namespace, kind, workload.metadata.name),
     );
-  }
+  });
 
   const startWork = (signal: AbortSignal): void => {
     const reconciler = new DeployRequestReconciler({

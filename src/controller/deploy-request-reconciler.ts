@@ -401,7 +401,7 @@ export class DeployRequestReconciler {
       );
       return stop();
     }
-    const missing = missingContainers(workload, request.spec.images);
+    const missing = missingContainers(workload, request.spec.target.kind, request.spec.images);
     if (missing.length > 0) {
       await this.finish(
         run,
@@ -412,7 +412,7 @@ export class DeployRequestReconciler {
       );
       return stop();
     }
-    if (runsImages(workload, request.spec.images)) {
+    if (runsImages(workload, request.spec.target.kind, request.spec.images)) {
       run.status.completedAt = timestamp(this.now());
       await this.finish(
         run,
@@ -424,7 +424,7 @@ export class DeployRequestReconciler {
       );
       return stop();
     }
-    const current = currentImages(workload);
+    const current = currentImages(workload, request.spec.target.kind);
     run.status.previousImages = request.spec.images.map(({ container }) => ({
       container,
       image: current.get(container) as string,
@@ -511,7 +511,7 @@ export class DeployRequestReconciler {
       return stop();
     }
     const rollingBack = run.status.phase === 'RollingBack';
-    const state = rolloutState(workload, run.status.deployedGeneration ?? 1);
+    const state = rolloutState(workload, run.request.spec.target.kind, run.status.deployedGeneration ?? 1);
     const settings = rolloutSettings(run.policy as DeployPolicy);
     const elapsedMs = this.now().getTime() - Date.parse(run.status.startedAt ?? timestamp(this.now()));
     const timedOut =

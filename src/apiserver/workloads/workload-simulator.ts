@@ -147,10 +147,10 @@ export class WorkloadSimulator {
   private observe(type: ResourceType, object: KubeObject): void {
     const key = this.key(type, object);
     const existing = this.tracked.get(key);
-    const hash = templateHash(object);
-    const failing = templateImages(object).some((image) => this.isFailing(image));
+    const hash = templateHash(object, type.kind);
+    const failing = templateImages(object, type.kind).some((image) => this.isFailing(image));
     if (!existing || existing.progress.templateHash !== hash) {
-      const desired = desiredReplicas(object, this.nodeCount);
+      const desired = desiredReplicas(object, type.kind, this.nodeCount);
       const status = (object.status ?? {}) as Json;
       const generationSeen =
         Number(status.observedGeneration ?? 0) >= Number(object.metadata.generation ?? 1);
@@ -185,7 +185,7 @@ export class WorkloadSimulator {
 
   private async tick(): Promise<void> {
     for (const [key, tracked] of this.tracked) {
-      const desired = desiredReplicas(tracked.object, this.nodeCount);
+      const desired = desiredReplicas(tracked.object, tracked.type.kind, this.nodeCount);
       const progress = tracked.progress;
       if (!progress.failing && progress.readyNew < desired) {
         progress.readyNew++;

@@ -22,31 +22,34 @@ export interface RolloutProgress {
   readyOld: number;
 }
 
-/** Pod template of a workload (CronJob: the job template's). */
-export function podTemplate(workload: Json): Json {
+/**
+ * Pod template of a workload of `kind` (CronJob: the job template's). The kind is passed in: list
+ * items of built-in kinds carry none.
+ */
+export function podTemplate(workload: Json, kind: string): Json {
   const spec = (workload.spec ?? {}) as Json;
-  if (workload.kind === 'CronJob')
+  if (kind === 'CronJob')
     return (((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json) ?? {};
   return (spec.template ?? {}) as Json;
 }
 
 /** Container images of the pod template. */
-export function templateImages(workload: Json): string[] {
-  const containers = (((podTemplate(workload).spec ?? {}) as Json).containers ?? []) as Json[];
+export function templateImages(workload: Json, kind: string): string[] {
+  const containers = (((podTemplate(workload, kind).spec ?? {}) as Json).containers ?? []) as Json[];
   return containers.map((container) => String(container.image ?? ''));
 }
 
 /** Stable short hash of the pod template, like pod-template-hash. */
-export function templateHash(workload: Json): string {
+export function templateHash(workload: Json, kind: string): string {
   return createHash('sha256')
-    .update(JSON.stringify(podTemplate(workload)))
+    .update(JSON.stringify(podTemplate(workload, kind)))
     .digest('hex')
     .slice(0, 10);
 }
 
 /** Desired replicas (DaemonSets: the simulated node count). */
-export function desiredReplicas(workload: Json, nodeCount: number): number {
-  if (workload.kind === 'DaemonSet') return nodeCount;
+export function desiredReplicas(workload: Json, kind: string, nodeCount: number): number {
+  if (kind === 'DaemonSet') return nodeCount;
   const replicas = ((workload.spec ?? {}) as Json).replicas;
   return typeof replicas === 'number' ? replicas : 1;
 }
@@ -81,7 +84,7 @@ export function deploymentStatus(
   const metadata = workload.metadata as Json;
   const spec = (workload.spec ?? {}) as Json;
   const previous = ((workload.status ?? {}) as Json).conditions as Json[] | undefined;
-  const desired = desiredReplicas(workload, 0);
+  const desired = desiredReplicas(workload, 'Deployment', 0);
   const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const rsName = `${String(metadata.name)}-${progress.templateHash}`;
   const updated = progress.failing
@@ -158,7 +161,7 @@ export function statefulSetStatus(
   previousRevision: string | undefined,
 ): Json {
   const metadata = workload.metadata as Json;
-  const desired = desiredReplicas(workload, 0);
+  const desired = desiredReplicas(workload, 'StatefulSet', 0);
   const updateRevision = `${String(metadata.name)}-${progress.templateHash}`;
   const readyNew = progress.failing ? 0 : Math.min(desired, progress.readyNew);
   const complete = readyNew >= desired;
