@@ -16,7 +16,7 @@ import {
 } from './discovery.js';
 import type { FaultInjector, Verb } from './faults/fault-injector.js';
 import type { StoreEvent } from './object-store.js';
-import type { ResourceRegistry } from './resource-registry.js';
+import type { ResourceDefinition, ResourceRegistry } from './resource-registry.js';
 import type { PatchContentType, ResourceService, Scope, WriteOptions } from './resource-service.js';
 import {
   ApiError,
@@ -261,19 +261,22 @@ export function createHttpHandler(
     if (!resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (path.namespace !== undefined && !resource.namespaced)
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (path.subresource !== undefined && !(path.subresource === 'status' && resource.hasStatus)) {
+    const subresource = servedSubresource(resource, path.subresource);
+    if (path.subresource !== undefined && subresource === undefined) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const query = url.searchParams;
     const watch = path.legacyWatch || query.get('watch') === 'true' || query.get('watch') === '1';
     const verb = verbOf(method, path, watch);
+    if (subresource !== undefined && !['get', 'update', 'patch'].includes(verb))
+      throw methodNotAllowed(method);
     const injected = faults.errorFor(verb, resource.plural);
     if (injected !== undefined) throw injectedError(injected);
     const scope: Scope = {
       resource,
       namespace: resource.namespaced ? path.namespace : undefined,
       name: path.name,
-      subresource: path.subresource === 'status' ? 'status' : undefined,
+      subresource,
     };
     const table = wantsTable(request.headers.accept);
     const includeObject = (query.get('includeObject') as IncludeObject | null) ?? 'Metadata';
@@ -284,7 +287,9 @@ export function createHttpHandler(
     switch (verb) {
       case 'get': {
         const object = service.get(scope);
-        return send(response, 200, table ? toTable(resource, [object], { includeObject }) : object);
+        // A Scale prints with the default columns (name, age), not its parent's.
+        const printed = subresource === 'scale' ? { ...resource, kind: 'Scale' } : resource;
+        return send(response, 200, table ? toTable(printed, [object], { includeObject }) : object);
       }
       case 'list': {
         const list = service.list(scope, selectors);
@@ -458,6 +463,16 @@ export function createHttpHandler(
   return (request, response) => {
     handle(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
+}
+
+/** The subresource a path names, when this resource serves it. */
+function servedSubresource(
+  resource: ResourceDefinition,
+  name: string | undefined,
+): Scope['subresource'] | undefined {
+  if (name === 'status' && resource.hasStatus) return 'status';
+  if (name === 'scale' && resource.hasScale) return 'scale';
+  return undefined;
 }
 
 function requireJson(request: IncomingMessage): void {

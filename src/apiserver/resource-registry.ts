@@ -18,6 +18,8 @@ export interface ResourceDefinition {
   verbs: string[];
   /** Has a `/status` subresource: the main endpoint ignores status and vice versa, generation tracks spec. */
   hasStatus: boolean;
+  /** Has a `/scale` subresource (autoscaling/v1 Scale over `spec.replicas`). */
+  hasScale: boolean;
   /** The CRD that defines it (custom resources only). */
   crd?: Record<string, unknown>;
   /** OpenAPI v3 schema of this version (custom resources only). */
@@ -33,7 +35,13 @@ function builtin(
   version: string,
   kind: string,
   plural: string,
-  options: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; categories?: string[] } = {},
+  options: {
+    namespaced?: boolean;
+    shortNames?: string[];
+    hasStatus?: boolean;
+    hasScale?: boolean;
+    categories?: string[];
+  } = {},
 ): ResourceDefinition {
   return {
     group,
@@ -47,6 +55,7 @@ function builtin(
     categories: options.categories ?? [],
     verbs: ALL_VERBS,
     hasStatus: options.hasStatus ?? false,
+    hasScale: options.hasScale ?? false,
   };
 }
 
@@ -63,11 +72,13 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin('apps', 'v1', 'Deployment', 'deployments', {
     shortNames: ['deploy'],
     hasStatus: true,
+    hasScale: true,
     categories: ['all'],
   }),
   builtin('apps', 'v1', 'StatefulSet', 'statefulsets', {
     shortNames: ['sts'],
     hasStatus: true,
+    hasScale: true,
     categories: ['all'],
   }),
   builtin('apps', 'v1', 'DaemonSet', 'daemonsets', {
@@ -78,6 +89,7 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin('apps', 'v1', 'ReplicaSet', 'replicasets', {
     shortNames: ['rs'],
     hasStatus: true,
+    hasScale: true,
     categories: ['all'],
   }),
   builtin('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], hasStatus: true, categories: ['all'] }),
@@ -160,6 +172,8 @@ export class ResourceRegistry {
         categories: spec.names.categories ?? [],
         verbs: ALL_VERBS,
         hasStatus: version.subresources?.status !== undefined,
+        // A CRD's scale subresource (with its own replica paths) is not served.
+        hasScale: false,
         crd,
         schema: version.schema?.openAPIV3Schema,
         printerColumns: version.additionalPrinterColumns,

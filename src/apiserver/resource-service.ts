@@ -22,6 +22,7 @@ import {
   type StatusCause,
 } from './status-error.js';
 import { validateBuiltin, defaultBuiltin } from './builtin-validation.js';
+import { requireScale, scaleOf, scaleReplicas } from './scale-subresource.js';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -36,7 +37,7 @@ export interface Scope {
   resource: ResourceDefinition;
   namespace?: string;
   name?: string;
-  subresource?: 'status';
+  subresource?: 'status' | 'scale';
 }
 
 export interface WriteOptions {
@@ -117,6 +118,7 @@ export class ResourceService {
       objectKey(scope.namespace, this.nameOf(scope)),
     );
     if (!object) throw this.notFound(scope);
+    if (scope.subresource === 'scale') return scaleOf(object) as StoredObject;
     return this.present(scope.resource, object);
   }
 
@@ -227,6 +229,11 @@ export class ResourceService {
   /** PUT: replace the object, or its status with `scope.subresource = 'status'`. */
   update(scope: Scope, body: unknown, options: WriteOptions = {}): WriteResult {
     const resource = scope.resource;
+    if (scope.subresource === 'scale') {
+      const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, this.nameOf(scope)));
+      if (!old) throw this.notFound(scope);
+      return this.writeScale(scope, old, requireScale(body), options);
+    }
     const candidate = this.requireObject(body, resource);
     const metadata = metadataOf(candidate);
     const name = this.nameOf(scope);
@@ -253,6 +260,8 @@ export class ResourceService {
     const name = this.nameOf(scope);
     if (patchType === 'strategic' && resource.crd)
       throw unsupportedMediaType('application/strategic-merge-patch+json');
+    if (patchType === 'apply' && scope.subresource === 'scale')
+      throw unsupportedMediaType('application/apply-patch+yaml');
     const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, name));
     let patchBody: unknown;
     try {
@@ -306,8 +315,11 @@ export class ResourceService {
       return this.commit(scope, old, result.object, { ...options, fieldManager: undefined });
     }
     if (!old) throw this.notFound(scope);
-    const current = this.present(resource, old);
-    const gvk = { group: resource.group, version: resource.version, kind: resource.kind };
+    const scale = scope.subresource === 'scale';
+    const current = scale ? (scaleOf(old) as StoredObject) : this.present(resource, old);
+    const gvk = scale
+      ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
+      : { group: resource.group, version: resource.version, kind: resource.kind };
     const patched = this.runPatch(() => {
       switch (patchType) {
         case 'merge':
@@ -318,6 +330,7 @@ export class ResourceService {
           return applyStrategicMergePatch(current, patchBody, gvk);
       }
     });
+    if (scale) return this.writeScale(scope, old, requireScale(patched), options);
     const candidate = this.requireObject(patched, resource);
     const rv = metadataOf(candidate).resourceVersion;
     if (rv !== undefined && rv !== old.metadata.resourceVersion) throw conflict(this.target(resource, name));
@@ -353,6 +366,44 @@ export class ResourceService {
     const removed = this.store.remove(resourceKey(resource), key) as StoredObject;
     this.afterDelete(resource, removed);
     return this.present(resource, removed);
+  }
+
+  /**
+   * A Scale written back (PUT or PATCH of `/scale`): its replicas go to `spec.replicas` of the
+   * parent, with the Scale's uid and resourceVersion as preconditions; the answer is the new Scale.
+   */
+  private writeScale(
+    scope: Scope,
+    old: StoredObject,
+    scale: Record<string, unknown>,
+    options: WriteOptions,
+  ): WriteResult {
+    const resource = scope.resource;
+    const name = old.metadata.name as string;
+    const metadata = metadataOf(scale);
+    if (metadata.name !== undefined && metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const { replicas, causes } = scaleReplicas(scale);
+    if (causes.length > 0)
+      throw invalid({ group: 'autoscaling', plural: 'scales', kind: 'Scale', name }, causes);
+    if (metadata.uid !== undefined && metadata.uid !== '' && metadata.uid !== old.metadata.uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource.plural}/scale.${resource.group} "${name}": Precondition failed: UID in precondition: ${String(metadata.uid)}, UID in object meta: ${String(old.metadata.uid)}`,
+        { name, group: resource.group, kind: `${resource.plural}/scale` },
+      );
+    }
+    const rv = metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
+      throw conflict(this.target(resource, name));
+    const next = clone(old);
+    next.spec = { ...((old.spec ?? {}) as Record<string, unknown>), replicas };
+    const result = this.commit({ ...scope, subresource: undefined }, old, next, options);
+    return { ...result, object: scaleOf(result.object) as StoredObject };
   }
 
   /** The common end of update and patch. */
