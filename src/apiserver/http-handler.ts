@@ -24,12 +24,11 @@ import {
   gone,
   internalError,
   methodNotAllowed,
+  notAcceptable,
   unsupportedMediaType,
 } from './status-error.js';
+import { acceptsJson, decodeObjectBody, readBody } from './request-body.js';
 import { toTable, type IncludeObject } from './table.js';
-
-/** Largest request body accepted (the real server's limit is 3 MiB). */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface HttpHandlerDeps {
   registry: ResourceRegistry;
@@ -77,30 +76,6 @@ function sendError(response: ServerResponse, error: unknown, logger?: Logger): v
   if (apiError.details.retryAfterSeconds !== undefined)
     headers['Retry-After'] = String(apiError.details.retryAfterSeconds);
   send(response, apiError.code, apiError.toStatus(), headers);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES)
-    throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') throw badRequest('the request body is empty');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw badRequest(`the object provided is unrecognized (must be JSON): ${(error as Error).message}`);
-  }
 }
 
 /** Split `/api/v1/...` or `/apis/g/v/...` into its parts; undefined for non-resource paths. */
@@ -268,6 +243,9 @@ export function createHttpHandler(
     const query = url.searchParams;
     const watch = path.legacyWatch || query.get('watch') === 'true' || query.get('watch') === '1';
     const verb = verbOf(method, path, watch);
+    // Every answer is JSON: a client that accepts no JSON (protobuf or YAML only) gets 406, as from
+    // a real server asked for a type it cannot produce. kubectl always lists JSON as well.
+    if (!acceptsJson(request.headers.accept)) throw notAcceptable();
     if (subresource !== undefined && !['get', 'update', 'patch'].includes(verb))
       throw methodNotAllowed(method);
     const injected = faults.errorFor(verb, resource.plural);
@@ -317,23 +295,27 @@ export function createHttpHandler(
           includeObject,
         );
       case 'create': {
-        requireJson(request);
-        const result = service.create(scope, parseJson(await readBody(request)), writeOptions(query));
+        const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
+        const result = service.create(scope, body, writeOptions(query));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
-        requireJson(request);
-        const result = service.update(scope, parseJson(await readBody(request)), writeOptions(query));
+        const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
+        const result = service.update(scope, body, writeOptions(query));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
-        const result = service.patch(scope, patchType, await readBody(request), writeOptions(query));
+        const text = (await readBody(request)).toString('utf8');
+        const result = service.patch(scope, patchType, text, writeOptions(query));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {
-        const text = await readBody(request);
-        const options = text.trim() ? (parseJson(text) as Record<string, unknown>) : {};
+        const body = await readBody(request);
+        const text = body.toString('utf8');
+        const options = text.trim()
+          ? (decodeObjectBody(request.headers['content-type'], body) as Record<string, unknown>)
+          : {};
         const preconditions = (options.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
         const dryRun =
           query.getAll('dryRun').includes('All') ||
@@ -473,11 +455,6 @@ function servedSubresource(
   if (name === 'status' && resource.hasStatus) return 'status';
   if (name === 'scale' && resource.hasScale) return 'scale';
   return undefined;
-}
-
-function requireJson(request: IncomingMessage): void {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== 'application/json' && type !== '') throw unsupportedMediaType(type);
 }
 
 function warningHeaders(warnings: string[]): Record<string, string> {
