@@ -236,6 +236,13 @@ export function createHttpHandler(
     if (!resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (path.namespace !== undefined && !resource.namespaced)
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (resource.kind === 'Pod' && !resource.crd && path.subresource && POD_RUNTIME.has(path.subresource)) {
+      // No kubelet, no containers: answer at once (kubectl would otherwise wait for a running pod).
+      service.get({ resource, namespace: path.namespace, name: path.name });
+      throw badRequest(
+        `pod "${path.name}" has no running containers: the playground's embedded API server simulates pods (there is no kubelet or container runtime), so there are no logs, exec, attach or port-forward; see docs/embedded-api-server.md`,
+      );
+    }
     const subresource = servedSubresource(resource, path.subresource);
     if (path.subresource !== undefined && subresource === undefined) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -446,6 +453,9 @@ export function createHttpHandler(
     handle(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
 }
+
+/** Pod subresources served by a kubelet in a real cluster. */
+const POD_RUNTIME = new Set(['log', 'exec', 'attach', 'portforward']);
 
 /** The subresource a path names, when this resource serves it. */
 function servedSubresource(

@@ -98,6 +98,23 @@ function specPart(object: Record<string, unknown>, hasStatus: boolean): Record<s
   return hasStatus ? rest : { ...rest, status };
 }
 
+function isApps(resource: ResourceDefinition, ...kinds: string[]): boolean {
+  return !resource.crd && resource.group === 'apps' && kinds.includes(resource.kind);
+}
+
+/** Deployments and ReplicaSets keep annotations written through their status subresource. */
+function statusKeepsAnnotations(resource: ResourceDefinition): boolean {
+  return isApps(resource, 'Deployment', 'ReplicaSet');
+}
+
+/**
+ * A Deployment's generation also moves when its annotations change (the controller copies them
+ * onto the ReplicaSet), as kube-apiserver's deployment strategy does.
+ */
+function annotationsBumpGeneration(resource: ResourceDefinition): boolean {
+  return isApps(resource, 'Deployment');
+}
+
 /** The REST verbs over the store. */
 export class ResourceService {
   constructor(
@@ -417,9 +434,14 @@ export class ResourceService {
     const name = old.metadata.name as string;
     let next: Record<string, unknown>;
     if (scope.subresource === 'status') {
-      // The status endpoint changes status only; everything else stays as stored.
+      // The status endpoint changes status only; everything else stays as stored...
       next = { ...clone(old), status: candidate.status };
       if (candidate.status === undefined) delete next.status;
+      // ...except annotations of Deployments and ReplicaSets, whose status strategy resets only
+      // spec and labels (the deployment controller writes its revision annotation this way).
+      const annotations = metadataOf(candidate).annotations;
+      if (statusKeepsAnnotations(resource) && annotations !== undefined)
+        (next.metadata as Record<string, unknown>).annotations = annotations;
     } else {
       next = candidate;
       const metadata = metadataOf(next);
@@ -452,7 +474,12 @@ export class ResourceService {
     const warnings = this.validateAndDefault(resource, next, old, options);
     if (
       scope.subresource !== 'status' &&
-      !isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus))
+      (!isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus)) ||
+        (annotationsBumpGeneration(resource) &&
+          !isDeepStrictEqual(
+            (next.metadata as Record<string, unknown>).annotations ?? {},
+            old.metadata.annotations ?? {},
+          )))
     ) {
       (next.metadata as Record<string, unknown>).generation = Number(old.metadata.generation ?? 1) + 1;
     }

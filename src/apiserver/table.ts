@@ -5,6 +5,7 @@
  */
 import type { StoredObject } from './object-store.js';
 import type { ResourceDefinition } from './resource-registry.js';
+import { labelSelectorString } from './selectors.js';
 
 interface Column {
   name: string;
@@ -186,12 +187,50 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     }),
     column('Message', (o) => o.message ?? o.note),
   ],
+  ReplicaSet: [
+    nameColumn,
+    column('Desired', (o) => Number(spec(o).replicas ?? 0), { type: 'integer' }),
+    column('Current', (o) => Number(status(o).replicas ?? 0), { type: 'integer' }),
+    column('Ready', (o) => Number(status(o).readyReplicas ?? 0), { type: 'integer' }),
+    ageColumn,
+    ...containersColumns('ReplicaSet'),
+    column('Selector', (o) => labelSelectorString(spec(o).selector as Json | undefined), { priority: 1 }),
+  ],
+  Pod: [
+    nameColumn,
+    column('Ready', (o) => {
+      const statuses = (status(o).containerStatuses ?? []) as Json[];
+      const total = ((spec(o).containers ?? []) as Json[]).length;
+      return `${statuses.filter((c) => c.ready === true).length}/${total}`;
+    }),
+    column('Status', (o) => podPhase(o)),
+    column('Restarts', (o) =>
+      String(
+        ((status(o).containerStatuses ?? []) as Json[]).reduce((n, c) => n + Number(c.restartCount ?? 0), 0),
+      ),
+    ),
+    ageColumn,
+    column('IP', (o) => status(o).podIP, { priority: 1 }),
+    column('Node', (o) => spec(o).nodeName, { priority: 1 }),
+    column('Nominated Node', (o) => status(o).nominatedNodeName, { priority: 1 }),
+    column('Readiness Gates', () => undefined, { priority: 1 }),
+  ],
   Lease: [nameColumn, column('Holder', (o) => spec(o).holderIdentity ?? ''), ageColumn],
   CustomResourceDefinition: [
     nameColumn,
     column('Created At', (o) => o.metadata.creationTimestamp, { type: 'date' }),
   ],
 };
+
+/** The STATUS kubectl shows for a pod: Terminating, a waiting container's reason, or the phase. */
+function podPhase(pod: StoredObject): string {
+  if (pod.metadata.deletionTimestamp) return 'Terminating';
+  for (const container of (status(pod).containerStatuses ?? []) as Json[]) {
+    const waiting = ((container.state ?? {}) as Json).waiting as Json | undefined;
+    if (waiting?.reason) return String(waiting.reason);
+  }
+  return String(status(pod).phase ?? 'Pending');
+}
 
 function customColumns(resource: ResourceDefinition): Column[] {
   const printer = resource.printerColumns ?? [];
