@@ -21,7 +21,8 @@ import {
   unsupportedMediaType,
   type StatusCause,
 } from './status-error.js';
-import { validateBuiltin, defaultBuiltin } from './builtin-validation.js';
+import { defaultBuiltin } from './builtin-defaults.js';
+import { validateBuiltin } from './builtin-validation.js';
 import { requireScale, scaleOf, scaleReplicas } from './scale-subresource.js';
 import {
   applyJsonPatch,
@@ -546,7 +547,7 @@ export class ResourceService {
         });
       }
     } else {
-      defaultBuiltin(resource, object);
+      defaultBuiltin(resource, object, old === undefined);
       causes.push(...validateBuiltin(resource, object));
     }
     if (causes.length > 0) throw invalid({ ...this.target(resource, name), kind: resource.kind }, causes);

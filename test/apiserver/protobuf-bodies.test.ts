@@ -125,6 +125,59 @@ describe('kubectl create with protobuf bodies', () => {
     });
   });
 
+  test('the stored objects carry the defaults kube-apiserver fills in', async () => {
+    const deployment = JSON.parse(await k(['get', 'deployment', 'web', '-n', 'proto', '-o', 'json']));
+    expect(deployment.spec).toEqual({
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'ghcr.io/acme/web:1.0.0',
+              ports: [{ containerPort: 8080, protocol: 'TCP' }],
+              resources: {},
+              terminationMessagePath: '/dev/termination-log',
+              terminationMessagePolicy: 'File',
+              imagePullPolicy: 'IfNotPresent',
+            },
+          ],
+          restartPolicy: 'Always',
+          terminationGracePeriodSeconds: 30,
+          dnsPolicy: 'ClusterFirst',
+          securityContext: {},
+          schedulerName: 'default-scheduler',
+        },
+      },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
+    });
+    const job = JSON.parse(await k(['get', 'job', 'once', '-n', 'proto', '-o', 'json']));
+    const uid = job.metadata.uid as string;
+    expect(job.spec).toMatchObject({
+      parallelism: 1,
+      completions: 1,
+      backoffLimit: 6,
+      completionMode: 'NonIndexed',
+      suspend: false,
+      podReplacementPolicy: 'TerminatingOrFailed',
+      selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } },
+    });
+    expect(job.spec.template.metadata.labels).toEqual({
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': 'once',
+      'controller-uid': uid,
+      'job-name': 'once',
+    });
+    const secret = JSON.parse(await k(['get', 'secret', 'creds', '-n', 'proto', '-o', 'json']));
+    expect(secret.type).toBe('Opaque');
+    const namespace = JSON.parse(await k(['get', 'namespace', 'proto', '-o', 'json']));
+    expect(namespace.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'proto' });
+  });
+
   test('cronjob, service, role, rolebinding, clusterrole, clusterrolebinding and pdb decode too', async () => {
     await k(['create', 'namespace', 'proto-more']);
     await k([
