@@ -109,9 +109,15 @@ function workloadObject(
  * between simulated replica steps (default 20 ms: quick rollouts).
  */
 export async function startHarness(
-  options: { github?: GitHubSettings; rolloutStepMs?: number } = {},
+  options: {
+    github?: GitHubSettings;
+    rolloutStepMs?: number;
+    /** A real cluster's admin kubeconfig; default: the run's (`npm run test:cluster`) or the embedded server. */
+    kubeconfigPath?: string;
+  } = {},
 ): Promise<Harness> {
-  const real = realTestCluster();
+  const realPath = options.kubeconfigPath ?? realTestCluster()?.kubeconfigPath;
+  const real = realPath ? { kubeconfigPath: realPath } : undefined;
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
     controlPlane: real ? { kubeconfigPath: real.kubeconfigPath } : 'embedded',
