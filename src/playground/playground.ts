@@ -20,7 +20,7 @@ import { loadKubeConfig } from '../kube/load-kube-config.js';
 import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
-import { evaluatePolicies, parseImageReference } from '../policy/index.js';
+import { evaluatePolicies, parseImageReference, shippedApprovalAdmission } from '../policy/index.js';
 import {
   loadReceiverConfig,
   receiverDepsFromConfig,
@@ -120,6 +120,26 @@ export async function installCrds(kube: KubeClient, directory = CRDS_DIR): Promi
   return names;
 }
 
+/**
+ * Install (or bring back to what is shipped) the ValidatingAdmissionPolicy and binding that tie
+ * approvals to the users who write them, as the chart does in a cluster.
+ */
+export async function installApprovalAdmission(kube: KubeClient): Promise<void> {
+  const shipped = shippedApprovalAdmission();
+  for (const [type, object] of [
+    [RESOURCE_TYPES.validatingAdmissionPolicies, shipped.policy],
+    [RESOURCE_TYPES.validatingAdmissionPolicyBindings, shipped.binding],
+  ] as const) {
+    const existing = await kube.get(type, undefined, object.metadata.name ?? '');
+    if (!existing) await kube.create(type, object as KubeObject);
+    else
+      await kube.replace(type, {
+        ...(object as KubeObject),
+        metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
+      });
+  }
+}
+
 function writePrivate(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600 });
   chmodSync(path, 0o600);
@@ -144,6 +164,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     const kube = apiServer.kubeClient();
     const crds = await installCrds(kube);
     logger.info({ crds }, 'CRDs installed');
+    await installApprovalAdmission(kube);
     if (options.demo !== false) {
       await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace());
       await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment());
@@ -203,6 +224,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         pollMs: 250,
         history: { ttlMs: 24 * 3600_000, limitPerWorkload: 20 },
         github: gitHubReporting(options.github),
+        // The embedded API server enforces an admission policy from the write that creates it.
+        approvalAdmissionSettleSeconds: 0,
       });
       cleanups.unshift(() => (controller as RunningController).stop());
     }

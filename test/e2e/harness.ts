@@ -139,6 +139,8 @@ export async function startHarness(
         attestationKeys,
         logger: silentLogger(),
         pollMs: 50,
+        // The embedded API server enforces the approval admission policy from its creation.
+        approvalAdmissionSettleSeconds: 0,
         ...options,
       });
       controllers.push(controller);
