@@ -174,7 +174,8 @@ export interface ApprovalAdmissionState {
   /** The DeployRequest's creationTimestamp (set by the API server). */
   requestCreated: string | undefined;
   /**
-   * How long after the later of the two objects was created a request must have been created.
+   * How long after the later of the two objects was created a request must have been created
+   * (on top of being created in a later second: timestamps have whole seconds).
    * A real API server loads new policies through an informer, so there is a short time in which
    * a policy exists but is not yet enforced; the embedded API server enforces it from its creation.
    */
@@ -213,12 +214,13 @@ export function approvalAdmissionProblem(state: ApprovalAdmissionState): string 
   if (
     !Number.isFinite(inForce) ||
     !Number.isFinite(created) ||
-    created < inForce + state.settleSeconds * 1000
+    // Timestamps have whole seconds: a request of the same second may be older than the policy.
+    created <= inForce + state.settleSeconds * 1000
   ) {
     const since = Number.isFinite(inForce)
       ? new Date(inForce).toISOString().replace('.000Z', 'Z')
       : 'unknown';
-    return `the request was created before ${APPROVAL_ADMISSION_NAME} took effect (in force since ${since}${state.settleSeconds > 0 ? ` + ${state.settleSeconds}s` : ''}), so its annotations may have been written without it: create the request again`;
+    return `the request was created before ${APPROVAL_ADMISSION_NAME} took effect (requests created after ${since}${state.settleSeconds > 0 ? ` + ${state.settleSeconds}s` : ''} count), so its annotations may have been written without it: create the request again`;
   }
   return undefined;
 }

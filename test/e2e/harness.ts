@@ -22,6 +22,7 @@ import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { untilApprovalAdmissionInForce } from '../support/approval-admission.js';
 
 export type Request = DeployRequest & KubeObject;
 
@@ -115,6 +116,8 @@ export async function startHarness(
     rateLimitPerMinute: 0,
   });
   const kube = playground.kube;
+  // Approvals count on requests created after the playground's approval admission policy.
+  await untilApprovalAdmissionInForce(kube, 0);
   const attestationKeys = await parseAttestationPublicKeys(
     readFileSync(playground.attestationPublicKeyPath, 'utf8'),
   );
