@@ -487,3 +487,27 @@ describe('without the admission policy in force, the controller counts no approv
     }
   });
 });
+
+describe('DeployPolicy approval.approvers syntax', () => {
+  test.each([
+    [['group:'], 'group: must be followed by a group name (group:NAME)'],
+    [['alice smith'], 'spec.approval.approvers[0]'],
+    [[''], 'spec.approval.approvers[0]'],
+    [['alice', 'alice'], 'Duplicate value: "alice"'],
+  ])('%j is refused with a message and nothing is stored', async (approvers, message) => {
+    const manifest = JSON.stringify({
+      apiVersion: 'keyless.dev/v1alpha1',
+      kind: 'DeployPolicy',
+      metadata: { name: 'bad-approvers', namespace: 'default' },
+      spec: {
+        targets: [{ kind: 'Deployment', name: 'web', containers: ['web'] }],
+        images: { repositories: ['ghcr.io/acme/web'] },
+        approval: { required: true, approvers },
+      },
+    });
+    const result = await kubectl(cluster.kubeconfig, ['apply', '-f', '-'], { input: manifest });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(await cluster.kube.get(RESOURCE_TYPES.deployPolicies, 'default', 'bad-approvers')).toBeUndefined();
+  });
+});
