@@ -7,11 +7,19 @@ import { parseAllDocuments } from 'yaml';
 import { shippedApprovalAdmission } from '../../src/policy/index.js';
 import { CHART, helm } from '../support/helm.js';
 
-function render(args: string[] = []): Array<Record<string, any>> {
+interface Rendered {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: unknown;
+  rules?: unknown;
+}
+
+function render(args: string[] = []): Rendered[] {
   const result = helm(['template', 'kd', CHART, '--namespace', 'keyless-system', ...args]);
   if (result.code !== 0) throw new Error(result.stderr);
   return parseAllDocuments(result.stdout)
-    .map((doc) => doc.toJS() as Record<string, any>)
+    .map((doc) => doc.toJS() as Rendered)
     .filter(Boolean);
 }
 
@@ -20,8 +28,8 @@ const ADMISSION_KINDS = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy
 describe('chart: approval admission policy', () => {
   test('rendered exactly as src/policy/approval-admission.ts ships it (names, specs)', () => {
     const shipped = shippedApprovalAdmission();
-    const rendered = render().filter((object) => ADMISSION_KINDS.includes(object.kind));
-    expect(rendered.map((object) => [object.apiVersion, object.kind, object.metadata.name])).toEqual(
+    const rendered = render().filter((object) => ADMISSION_KINDS.includes(object.kind ?? ''));
+    expect(rendered.map((object) => [object.apiVersion, object.kind, object.metadata?.name])).toEqual(
       [shipped.policy, shipped.binding].map((object) => [
         object.apiVersion,
         object.kind,
@@ -36,7 +44,7 @@ describe('chart: approval admission policy', () => {
 
   test('approvals.admissionPolicy.install=false leaves it out; the controller may still read it', () => {
     const objects = render(['--set', 'approvals.admissionPolicy.install=false']);
-    expect(objects.filter((object) => ADMISSION_KINDS.includes(object.kind))).toEqual([]);
+    expect(objects.filter((object) => ADMISSION_KINDS.includes(object.kind ?? ''))).toEqual([]);
     const role = objects.find((object) => object.metadata?.name === 'kd-controller-approval-admission');
     expect(role?.kind).toBe('ClusterRole');
     expect(role?.rules).toEqual([

@@ -78,7 +78,7 @@ describe('approval', () => {
       { 'keyless.dev/approved-by': 'alice' },
       { 'keyless.dev/rejected-by': 'alice' },
       {},
-    ])
+    ] as Array<Record<string, string>>)
       expect(evaluateApproval(gated, annotations, 'policy missing')).toEqual({
         state: 'unverifiable',
         reason: 'policy missing',
@@ -100,6 +100,10 @@ describe('approval', () => {
   });
 });
 
+/** A shipped object to change in a test (the specs are plain JSON). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form edits of a JSON copy
+type Mutable = AdmissionObject & { spec: any };
+
 describe('approval admission: in force only as shipped, and only for requests made after it', () => {
   const shipped = shippedApprovalAdmission();
   const at = (time: string, object: AdmissionObject): AdmissionObject => ({
@@ -115,7 +119,7 @@ describe('approval admission: in force only as shipped, and only for requests ma
   });
   test('as shipped, with the defaults a real API server adds', () => {
     expect(approvalAdmissionProblem(state())).toBeUndefined();
-    const defaulted = structuredClone(shipped.policy) as AdmissionObject & { spec: Record<string, any> };
+    const defaulted = structuredClone(shipped.policy) as Mutable;
     defaulted.spec.matchConstraints.matchPolicy = 'Equivalent';
     defaulted.spec.matchConstraints.namespaceSelector = {};
     defaulted.spec.matchConstraints.objectSelector = {};
@@ -128,17 +132,17 @@ describe('approval admission: in force only as shipped, and only for requests ma
     expect(approvalAdmissionProblem(state({ policy: undefined, binding: undefined }))).toBe(
       'ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding keyless-deploy-approvals are not installed: install them with the keyless-deploy chart (value approvals.admissionPolicy.install, on by default; Kubernetes >= 1.30)',
     );
-    const weakened = structuredClone(shipped.policy) as AdmissionObject & { spec: Record<string, any> };
+    const weakened = structuredClone(shipped.policy) as Mutable;
     weakened.spec.failurePolicy = 'Ignore';
     expect(approvalAdmissionProblem(state({ policy: at('2026-01-01T00:00:00Z', weakened) }))).toContain(
       'ValidatingAdmissionPolicy keyless-deploy-approvals is not as shipped (it differs at spec.failurePolicy)',
     );
-    const narrowed = structuredClone(shipped.binding) as AdmissionObject & { spec: Record<string, any> };
+    const narrowed = structuredClone(shipped.binding) as Mutable;
     narrowed.spec.matchResources = { namespaceSelector: { matchLabels: { audited: 'no' } } };
     expect(approvalAdmissionProblem(state({ binding: at('2026-01-01T00:00:05Z', narrowed) }))).toContain(
       'differs at spec.matchResources',
     );
-    const skipping = structuredClone(shipped.policy) as AdmissionObject & { spec: Record<string, any> };
+    const skipping = structuredClone(shipped.policy) as Mutable;
     skipping.spec.matchConditions = [{ name: 'never', expression: 'false' }];
     expect(approvalAdmissionProblem(state({ policy: at('2026-01-01T00:00:00Z', skipping) }))).toContain(
       'differs at spec.matchConditions',
