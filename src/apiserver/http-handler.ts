@@ -28,7 +28,7 @@ import {
 } from './status-error.js';
 import { toTable, type IncludeObject } from './table.js';
 import { answerReview, isReview } from './admission/reviews.js';
-import { userFromHeaders } from './admission/user-info.js';
+import { userFromHeaders, type UserInfo } from './admission/user-info.js';
 
 /** Largest request body accepted (the real server's limit is 3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -187,7 +187,7 @@ function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;
 }
 
-function writeOptions(query: URLSearchParams, request: IncomingMessage): WriteOptions {
+function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
   const validation = query.get('fieldValidation');
   if (validation && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
     throw badRequest(`fieldValidation "${validation}" is not supported: must be one of Strict, Warn, Ignore`);
@@ -200,7 +200,7 @@ function writeOptions(query: URLSearchParams, request: IncomingMessage): WriteOp
     fieldManager: query.get('fieldManager') ?? undefined,
     fieldValidation: (validation as WriteOptions['fieldValidation']) ?? undefined,
     force: force === 'true',
-    user: userFromHeaders(request.headersDistinct),
+    user,
   };
 }
 
@@ -245,6 +245,8 @@ export function createHttpHandler(
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    // Who the request is (impersonation headers are checked on every request, reads included).
+    const user = userFromHeaders(request.headersDistinct);
     const latency = faults.latency();
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (await handleNonResource(url.pathname, response)) return;
@@ -318,11 +320,7 @@ export function createHttpHandler(
       case 'create': {
         if (isReview(resource) && isProtobuf(request)) {
           await readBody(request);
-          return send(
-            response,
-            201,
-            answerReview(resource, undefined, userFromHeaders(request.headersDistinct)),
-          );
+          return send(response, 201, answerReview(resource, undefined, user));
         }
         requireJson(request);
         if (isReview(resource)) {
@@ -333,25 +331,17 @@ export function createHttpHandler(
           );
           return send(response, 201, answer);
         }
-        const result = service.create(
-          scope,
-          parseJson(await readBody(request)),
-          writeOptions(query, request),
-        );
+        const result = service.create(scope, parseJson(await readBody(request)), writeOptions(query, user));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
         requireJson(request);
-        const result = service.update(
-          scope,
-          parseJson(await readBody(request)),
-          writeOptions(query, request),
-        );
+        const result = service.update(scope, parseJson(await readBody(request)), writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
-        const result = service.patch(scope, patchType, await readBody(request), writeOptions(query, request));
+        const result = service.patch(scope, patchType, await readBody(request), writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {
@@ -364,7 +354,7 @@ export function createHttpHandler(
         const object = service.delete(scope, {
           dryRun,
           preconditions,
-          user: userFromHeaders(request.headersDistinct),
+          user,
         });
         return send(response, 200, object);
       }
