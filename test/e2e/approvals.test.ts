@@ -44,11 +44,7 @@ afterAll(async () => {
 /** A namespace with a Deployment `web` and a DeployPolicy `gated` allowing manual requests. */
 async function scenario(namespace: string, policy: Partial<DeployPolicySpec> = GATED): Promise<void> {
   const { kube } = cluster;
-  await kube.create(RESOURCE_TYPES.namespaces, {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
+  await cluster.namespace(namespace);
   await kube.create(RESOURCE_TYPES.deployments, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -217,7 +213,7 @@ describe('approvals are bound to the Kubernetes user who writes them', () => {
       '-n',
       'appr-alice',
       '--kubeconfig',
-      cluster.kubeconfigAs('alice'),
+      await cluster.kubeconfigAs('alice'),
     ]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('deployrequest appr-alice/r1 approved by alice');
@@ -260,7 +256,7 @@ describe('approvals are bound to the Kubernetes user who writes them', () => {
       '-n',
       'appr-reject',
       '--kubeconfig',
-      cluster.kubeconfigAs('alice'),
+      await cluster.kubeconfigAs('alice'),
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('deployrequest appr-reject/r1 rejected by alice');
@@ -293,7 +289,7 @@ describe('keyless-deploy approve/reject refuse before writing anything', () => {
     name: string,
   ) {
     const before = await cluster.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
-    const result = await runCli([...args, '--kubeconfig', cluster.kubeconfigAs(user)]);
+    const result = await runCli([...args, '--kubeconfig', await cluster.kubeconfigAs(user)]);
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe('');
     expect(result.code).toBe(code);
@@ -318,7 +314,14 @@ describe('keyless-deploy approve/reject refuse before writing anything', () => {
   test('a finished request: exit 3 naming its phase', async () => {
     await manual('appr-cli', 'finished', 'ghcr.io/acme/web:3.0.0');
     await waitForReason('appr-cli', 'finished', 'WaitingForApproval');
-    await runCli(['reject', 'finished', '-n', 'appr-cli', '--kubeconfig', cluster.kubeconfigAs('alice')]);
+    await runCli([
+      'reject',
+      'finished',
+      '-n',
+      'appr-cli',
+      '--kubeconfig',
+      await cluster.kubeconfigAs('alice'),
+    ]);
     await waitUntil('appr-cli', 'finished', (r) => r.status?.phase === 'Rejected', 'Rejected');
     await refused(
       ['approve', 'finished', '-n', 'appr-cli'],
@@ -350,7 +353,7 @@ describe('keyless-deploy approve/reject refuse before writing anything', () => {
       '-n',
       'appr-cli',
       '--kubeconfig',
-      cluster.kubeconfigAs('alice'),
+      await cluster.kubeconfigAs('alice'),
     ]);
     expect(missing.stderr).toContain('keyless-deploy approve: deployrequest appr-cli/nope not found');
     expect(missing.code).toBe(1);
@@ -455,7 +458,7 @@ describe('without the admission policy in force, the controller counts no approv
       '-n',
       'appr-open',
       '--kubeconfig',
-      cluster.kubeconfigAs('alice'),
+      await cluster.kubeconfigAs('alice'),
     ]);
     expect(approved.code).toBe(0);
     await waitUntil('appr-open', 'r2', (r) => r.status?.phase === 'Succeeded', 'Succeeded');
