@@ -5,6 +5,7 @@
  * the CLI asks the API server who its caller is. Users are impersonated (`as:` in a kubeconfig,
  * `kubectl --as/--as-group`). The cluster comes from test/support/test-cluster.ts only.
  */
+import { jest } from '@jest/globals';
 import type { DeployPolicySpec, DeployRequest } from '../../src/api/types.js';
 import { startController, type RunningController } from '../../src/controller/controller-manager.js';
 import type { KubeObject } from '../../src/kube/kube-client.js';
@@ -17,6 +18,9 @@ import { kubectl } from '../support/kubectl.js';
 import { startTestCluster, type TestCluster } from '../support/test-cluster.js';
 
 type Request = DeployRequest & KubeObject;
+
+// Several tests run the CLI binary more than once (a few seconds each on a loaded machine).
+jest.setTimeout(120_000);
 
 let cluster: TestCluster;
 let controller: RunningController;
