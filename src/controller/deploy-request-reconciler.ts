@@ -338,7 +338,7 @@ export class DeployRequestReconciler {
       policy.spec.approval?.required ? await this.approvalAdmission(run.request) : undefined,
     );
     if (approval.state === 'rejected') {
-      run.status.rejectedBy = describeApprover(approval.by);
+      run.status.rejectedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
       await this.finish(
         run,
         'Rejected',
@@ -374,7 +374,7 @@ export class DeployRequestReconciler {
       return stop();
     }
     if (approval.state === 'approved') {
-      run.status.approvedBy = describeApprover(approval.by);
+      run.status.approvedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
       this.condition(
         run,
         CONDITION.approved,
