@@ -20,7 +20,13 @@ import { loadKubeConfig } from '../kube/load-kube-config.js';
 import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
-import { evaluatePolicies, parseImageReference, shippedApprovalAdmission } from '../policy/index.js';
+import {
+  differenceFromShipped,
+  evaluatePolicies,
+  parseImageReference,
+  shippedApprovalAdmission,
+  type AdmissionObject,
+} from '../policy/index.js';
 import {
   loadReceiverConfig,
   receiverDepsFromConfig,
@@ -151,17 +157,20 @@ export async function installCrds(kube: KubeClient, directory = CRDS_DIR): Promi
  */
 export async function installApprovalAdmission(kube: KubeClient): Promise<void> {
   const shipped = shippedApprovalAdmission();
-  for (const [type, object] of [
-    [RESOURCE_TYPES.validatingAdmissionPolicies, shipped.policy],
-    [RESOURCE_TYPES.validatingAdmissionPolicyBindings, shipped.binding],
+  for (const [type, which] of [
+    [RESOURCE_TYPES.validatingAdmissionPolicies, 'policy'],
+    [RESOURCE_TYPES.validatingAdmissionPolicyBindings, 'binding'],
   ] as const) {
-    const existing = await kube.get(type, undefined, object.metadata.name ?? '');
+    const object = shipped[which];
+    const existing = await kube.get<KubeObject & AdmissionObject>(
+      type,
+      undefined,
+      object.metadata.name ?? '',
+    );
     if (!existing) await kube.create(type, object as KubeObject);
-    else
-      await kube.replace(type, {
-        ...(object as KubeObject),
-        metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
-      });
+    // Changed only when it differs; its metadata stays (a Helm release may own it in a cluster).
+    else if (differenceFromShipped(which, existing))
+      await kube.replace(type, { ...existing, spec: object.spec });
   }
 }
 

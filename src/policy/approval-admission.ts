@@ -166,6 +166,18 @@ function firstDifference(expected: Json, actual: Json, path: string): string | u
   return expected === actual ? undefined : path;
 }
 
+/**
+ * Where a stored policy (`which: 'policy'`) or binding differs from what is shipped, after the
+ * API server's defaults (a path such as `spec.validationActions[0]`), or undefined when it does not.
+ */
+export function differenceFromShipped(
+  which: 'policy' | 'binding',
+  actual: AdmissionObject,
+): string | undefined {
+  const expected = shippedApprovalAdmission()[which];
+  return firstDifference(withDefaults(which, expected.spec), withDefaults(which, actual.spec), 'spec');
+}
+
 export interface ApprovalAdmissionState {
   /** The ValidatingAdmissionPolicy named {@link APPROVAL_ADMISSION_NAME}; undefined when it does not exist. */
   policy: AdmissionObject | undefined;
@@ -188,22 +200,17 @@ export interface ApprovalAdmissionState {
  * (annotations written before the policy was in force may name anyone). Fails closed.
  */
 export function approvalAdmissionProblem(state: ApprovalAdmissionState): string | undefined {
-  const shipped = shippedApprovalAdmission();
   const objects = [
-    ['ValidatingAdmissionPolicy', 'policy', state.policy, shipped.policy],
-    ['ValidatingAdmissionPolicyBinding', 'binding', state.binding, shipped.binding],
+    ['ValidatingAdmissionPolicy', 'policy', state.policy],
+    ['ValidatingAdmissionPolicyBinding', 'binding', state.binding],
   ] as const;
   const missing = objects.filter(([, , actual]) => !actual).map(([kind]) => kind);
   if (missing.length > 0)
     return `${missing.join(' and ')} ${APPROVAL_ADMISSION_NAME} ${missing.length > 1 ? 'are' : 'is'} not installed: ${APPROVAL_ADMISSION_INSTALL}`;
-  for (const [kind, which, actual, expected] of objects) {
+  for (const [kind, which, actual] of objects) {
     if (actual?.metadata.deletionTimestamp)
       return `${kind} ${APPROVAL_ADMISSION_NAME} is being deleted: ${APPROVAL_ADMISSION_INSTALL}`;
-    const difference = firstDifference(
-      withDefaults(which, expected.spec),
-      withDefaults(which, actual?.spec),
-      'spec',
-    );
+    const difference = differenceFromShipped(which, actual as AdmissionObject);
     if (difference)
       return `${kind} ${APPROVAL_ADMISSION_NAME} is not as shipped (it differs at ${difference}): reinstall it unchanged (${APPROVAL_ADMISSION_INSTALL.replace(/^install them /, '')})`;
   }

@@ -31,6 +31,7 @@ export {
   APPROVAL_ADMISSION_INSTALL,
   APPROVAL_ADMISSION_NAME,
   approvalAdmissionProblem,
+  differenceFromShipped,
   shippedApprovalAdmission,
   type AdmissionObject,
   type ApprovalAdmissionState,

@@ -92,14 +92,14 @@ async function get(namespace: string, name: string): Promise<Request> {
   return (await cluster.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name)) as Request;
 }
 
-/** Wait until the request satisfies `done` (re-read every 40 ms, at most 15 s). */
+/** Wait until the request satisfies `done` (re-read every 40 ms, at most 15 s; 60 s on a real cluster). */
 async function waitUntil(
   namespace: string,
   name: string,
   done: (request: Request) => boolean,
   what: string,
 ): Promise<Request> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + (cluster.real ? 60_000 : 15_000);
   let last = await get(namespace, name);
   while (!done(last)) {
     if (Date.now() > deadline)
