@@ -9,10 +9,8 @@ export default {
   ...base,
   testMatch: [
     '<rootDir>/test/e2e/controller.test.ts',
-    '<rootDir>/test/e2e/controller-resilience.test.ts',
     '<rootDir>/test/receiver/receiver-e2e.test.ts',
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
-    '<rootDir>/test/github/github-reporting.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',
   ],
   testPathIgnorePatterns: ['/node_modules/'],

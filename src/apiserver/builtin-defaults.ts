@@ -2,8 +2,9 @@
  * The defaults kube-apiserver fills into built-in kinds on every write (the `SetDefaults_*`
  * functions of k8s.io/api and the create strategies), for the kinds this server serves and the
  * fields kubectl and this project read: workload specs, pod templates and containers, Job selectors,
- * Secret types, the namespace name label. Only absent values are filled, as the real defaulting does.
+ * Secret types, the namespace name label, admission policies. Only absent values are filled, as the real defaulting does.
  */
+import { defaultAdmissionObject } from './admission/admission-objects.js';
 import type { ResourceDefinition } from './resource-registry.js';
 
 type Json = Record<string, unknown>;
@@ -97,6 +98,7 @@ function defaultJobSpec(spec: Json, job?: { name: string; uid: string }): void {
 /** Fill in the defaults the real API server sets on `object` of `resource` (built-in kinds only). */
 export function defaultBuiltin(resource: ResourceDefinition, target: Json, created = false): void {
   if (resource.crd) return;
+  defaultAdmissionObject(resource, target);
   const spec = object(target.spec);
   const metadata = object(target.metadata) ?? {};
   switch (`${resource.group}/${resource.kind}`) {

@@ -27,8 +27,10 @@ import {
   notAcceptable,
   unsupportedMediaType,
 } from './status-error.js';
-import { acceptsJson, decodeObjectBody, readBody } from './request-body.js';
+import { acceptsJson, decodeObjectBody, mediaType, readBody } from './request-body.js';
 import { toTable, type IncludeObject } from './table.js';
+import { answerReview, isReview } from './admission/reviews.js';
+import { userFromHeaders, type UserInfo } from './admission/user-info.js';
 
 export interface HttpHandlerDeps {
   registry: ResourceRegistry;
@@ -160,7 +162,7 @@ function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;
 }
 
-function writeOptions(query: URLSearchParams): WriteOptions {
+function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
   const validation = query.get('fieldValidation');
   if (validation && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
     throw badRequest(`fieldValidation "${validation}" is not supported: must be one of Strict, Warn, Ignore`);
@@ -173,6 +175,7 @@ function writeOptions(query: URLSearchParams): WriteOptions {
     fieldManager: query.get('fieldManager') ?? undefined,
     fieldValidation: (validation as WriteOptions['fieldValidation']) ?? undefined,
     force: force === 'true',
+    user,
   };
 }
 
@@ -217,6 +220,8 @@ export function createHttpHandler(
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    // Who the request is (impersonation headers are checked on every request, reads included).
+    const user = userFromHeaders(request.headersDistinct);
     const latency = faults.latency();
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (await handleNonResource(url.pathname, response)) return;
@@ -255,6 +260,7 @@ export function createHttpHandler(
     if (!acceptsJson(request.headers.accept)) throw notAcceptable();
     if (subresource !== undefined && !['get', 'update', 'patch'].includes(verb))
       throw methodNotAllowed(method);
+    if (!resource.verbs.includes(verb)) throw methodNotAllowed(method);
     const injected = faults.errorFor(verb, resource.plural);
     if (injected !== undefined) throw injectedError(injected);
     const scope: Scope = {
@@ -302,19 +308,27 @@ export function createHttpHandler(
           includeObject,
         );
       case 'create': {
+        if (isReview(resource) && isProtobuf(request)) {
+          await readBody(request);
+          return send(response, 201, answerReview(resource, undefined, user));
+        }
         const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
-        const result = service.create(scope, body, writeOptions(query));
+        if (isReview(resource)) {
+          const answer = answerReview(resource, body, userFromHeaders(request.headersDistinct));
+          return send(response, 201, answer);
+        }
+        const result = service.create(scope, body, writeOptions(query, user));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
         const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
-        const result = service.update(scope, body, writeOptions(query));
+        const result = service.update(scope, body, writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
         const text = (await readBody(request)).toString('utf8');
-        const result = service.patch(scope, patchType, text, writeOptions(query));
+        const result = service.patch(scope, patchType, text, writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {
@@ -327,7 +341,11 @@ export function createHttpHandler(
         const dryRun =
           query.getAll('dryRun').includes('All') ||
           (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
-        const object = service.delete(scope, { dryRun, preconditions });
+        const object = service.delete(scope, {
+          dryRun,
+          preconditions,
+          user,
+        });
         return send(response, 200, object);
       }
     }
@@ -465,6 +483,10 @@ function servedSubresource(
   if (name === 'status' && resource.hasStatus) return 'status';
   if (name === 'scale' && resource.hasScale) return 'scale';
   return undefined;
+}
+
+function isProtobuf(request: IncomingMessage): boolean {
+  return mediaType(request.headers['content-type']) === 'application/vnd.kubernetes.protobuf';
 }
 
 function warningHeaders(warnings: string[]): Record<string, string> {

@@ -30,14 +30,14 @@ const NOT_COPIED = new Set([
   'deprecated.deployment.rollback.to',
 ]);
 
-export const REPLICA_SETS: ResourceType = {
+const REPLICA_SETS: ResourceType = {
   group: 'apps',
   version: 'v1',
   plural: 'replicasets',
   kind: 'ReplicaSet',
   namespaced: true,
 };
-export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 
 /** How many pods each template should have, and how many of them are ready. */
 export interface PodPlan {
@@ -51,7 +51,7 @@ export interface PodPlan {
 }
 
 /** The name of the single node pods of the playground are "scheduled" to. */
-export const SIMULATED_NODE = 'keyless-playground';
+const SIMULATED_NODE = 'keyless-playground';
 
 function annotations(object: KubeObject): Record<string, string> {
   return (object.metadata.annotations ?? {}) as Record<string, string>;
