@@ -20,13 +20,14 @@ const SRC = join(ROOT, 'src');
 
 /** Folders by layer, lowest first. */
 export const LAYERS = [
-  ['api', 'observability', 'settings', 'action'],
+  ['api', 'observability', 'settings'],
   ['kube', 'oidc', 'attestation', 'policy'],
   ['runtime', 'apiserver'],
   ['github', 'receiver'],
   ['controller'],
   ['playground'],
   ['cli'],
+  ['action'],
 ];
 
 function layerOf(folder) {

@@ -28,7 +28,7 @@ export interface ObjectMeta {
   ownerReferences?: Array<Record<string, unknown>>;
 }
 
-/** metav1.Condition. `lastTransitionTime` changes only when status, reason or message change. */
+/** metav1.Condition. `lastTransitionTime` changes only when `status` changes (a real transition). */
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
@@ -156,6 +156,19 @@ export interface GitHubReportStatus {
   lastError?: string;
 }
 
+/**
+ * The rollout settings a deploy runs under, fixed when the request enters `Deploying`: a policy
+ * edited or deleted mid-rollout changes neither the timeout nor whether a failure is rolled back.
+ */
+export interface AppliedRolloutSettings {
+  /** How long the rollout may take before it counts as failed (a rollback gets twice as long). */
+  timeoutSeconds: number;
+  /** Whether a failed rollout is rolled back to the previous images. */
+  rollbackOnFailure: boolean;
+  /** `metadata.generation` of the matched DeployPolicy the settings were taken from. */
+  policyGeneration?: number;
+}
+
 export interface DeployRequestStatus {
   phase?: DeployPhase;
   message?: string;
@@ -165,6 +178,8 @@ export interface DeployRequestStatus {
   previousImages?: ContainerImage[];
   /** Workload generation produced by this request's patch (rollout is followed from here). */
   deployedGeneration?: number;
+  /** The rollout settings in force from `Deploying` to the end (see {@link AppliedRolloutSettings}). */
+  rolloutSettings?: AppliedRolloutSettings;
   startedAt?: string;
   completedAt?: string;
   /** Until when a deploy window or freeze holds the request. */

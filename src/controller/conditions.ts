@@ -1,8 +1,8 @@
 /**
- * metav1.Condition bookkeeping: `lastTransitionTime` changes only when status, reason or message
- * change, so watchers can tell a real transition from a re-write.
+ * The condition types and reasons of a DeployRequest: `Ready`, `Reconciling` and `Stalled` (kstatus,
+ * written by the summarise step) and one condition per step. Reasons are CamelCase constants.
+ * The bookkeeping itself (`setCondition`) is in src/runtime/conditions.ts.
  */
-import type { Condition } from '../api/types.js';
 
 /** Condition types of a DeployRequest. */
 export const CONDITION = {
@@ -43,36 +43,8 @@ export const REASON = {
   succeeded: 'Succeeded',
   failed: 'Failed',
   progressing: 'Progressing',
+  /** Ready=False while a reconcile fails and is retried with backoff; the message is the error's. */
+  reconciliationFailed: 'ReconciliationFailed',
+  /** Reconciling=True while a failed reconcile waits for its retry. */
+  progressingWithRetry: 'ProgressingWithRetry',
 } as const;
-
-/** Set (or replace) a condition, keeping lastTransitionTime when nothing but the time changed. */
-export function setCondition(
-  conditions: Condition[] | undefined,
-  next: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>,
-  generation: number | undefined,
-  now: Date,
-): Condition[] {
-  const list = [...(conditions ?? [])];
-  const index = list.findIndex((condition) => condition.type === next.type);
-  const previous = index >= 0 ? list[index] : undefined;
-  const unchanged =
-    previous &&
-    previous.status === next.status &&
-    previous.reason === next.reason &&
-    previous.message === next.message;
-  const message = next.message.length > 32768 ? `${next.message.slice(0, 32765)}...` : next.message;
-  const condition: Condition = {
-    ...next,
-    message,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    lastTransitionTime: unchanged ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  };
-  if (index >= 0) list[index] = condition;
-  else list.push(condition);
-  return list;
-}
-
-/** The condition of a type, if set. */
-export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((condition) => condition.type === type);
-}

@@ -74,7 +74,10 @@ export function settingsReader<Name extends string>(
       const text = reader.required(name);
       const value = Number(text);
       if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max)
-        throw new ConfigError(reader.label(name), `must be a whole number from ${min} to ${max}, got '${text}'`);
+        throw new ConfigError(
+          reader.label(name),
+          `must be a whole number from ${min} to ${max}, got '${text}'`,
+        );
       return value;
     },
     boolean(name) {

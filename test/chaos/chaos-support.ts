@@ -1,19 +1,13 @@
 /**
- * Shared pieces of the chaos suite: a seeded random source, a KubeClient that can be "killed" (a
- * controller process dying: nothing it sends afterwards reaches the API server and nothing it was
- * waiting for reaches it), a receiver with high rate limits, a dispatcher that retries like a
+ * Shared pieces of the chaos suite: a seeded random source (the killable KubeClient is in
+ * test/support/killable-kube.ts), a receiver with high rate limits, a dispatcher that retries like a
  * careful client (same token, so retries are idempotent), a ledger of what was dispatched, and the
  * verdict: every request ended in the right phase, the last request per workload won, and no
  * workload was patched twice for one request.
  */
 import { dirname, join } from 'node:path';
 import { TERMINAL_PHASES, type DeployPhase } from '../../src/api/types.js';
-import {
-  KubeApiError,
-  type KubeClient,
-  type KubeObject,
-  type WatchHandle,
-} from '../../src/kube/kube-client.js';
+import { KubeApiError, type KubeClient, type KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { PLAYGROUND_AUDIENCE } from '../../src/playground/playground.js';
@@ -61,76 +55,6 @@ export async function retry<T>(fn: () => Promise<T>, attempts = 50): Promise<T> 
       await sleep(20);
     }
   }
-}
-
-export interface KillableKube {
-  kube: KubeClient;
-  /** The process dies: every call from now on fails, answers in flight are lost, watches go silent. */
-  kill(): void;
-  readonly dead: boolean;
-}
-
-/**
- * Wrap a KubeClient so that the controller using it can be killed abruptly. A request already on
- * the wire may still take effect at the API server (as when a process dies mid-request), but its
- * answer never arrives; the controller's own `stop()` afterwards cannot release its Lease or write
- * anything, just like a SIGKILL.
- */
-export function killableKube(inner: KubeClient): KillableKube {
-  let dead = false;
-  const watches = new Set<WatchHandle>();
-  const killed = (): KubeApiError => new KubeApiError('connection refused (process killed)', 0, 'Killed');
-  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
-    if (dead) throw killed();
-    const result = await call();
-    if (dead) throw killed();
-    return result;
-  };
-  const kube: KubeClient = {
-    get: (type, namespace, name) => guard(() => inner.get(type, namespace, name)),
-    list: (type, namespace, options) => guard(() => inner.list(type, namespace, options)),
-    create: (type, object, options) => guard(() => inner.create(type, object, options)),
-    patch: (type, namespace, name, patch, patchType, options) =>
-      guard(() => inner.patch(type, namespace, name, patch, patchType, options)),
-    replace: (type, object, options) => guard(() => inner.replace(type, object, options)),
-    delete: (type, namespace, name) => guard(() => inner.delete(type, namespace, name)),
-    async watch(type, namespace, options, onEvent, onClose) {
-      const handle = await guard(() =>
-        inner.watch(
-          type,
-          namespace,
-          options,
-          (event) => {
-            if (!dead) onEvent(event as never);
-          },
-          (error) => {
-            if (!dead) onClose(error);
-          },
-        ),
-      );
-      let stopped = false;
-      const wrapped: WatchHandle = {
-        stop() {
-          if (stopped) return;
-          stopped = true;
-          watches.delete(wrapped);
-          handle.stop();
-        },
-      };
-      watches.add(wrapped);
-      return wrapped;
-    },
-  };
-  return {
-    kube,
-    kill() {
-      dead = true;
-      for (const handle of [...watches]) handle.stop();
-    },
-    get dead() {
-      return dead;
-    },
-  };
 }
 
 /** What a client asked of the API server and which errors it got back, for the report. */

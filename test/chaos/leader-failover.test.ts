@@ -15,7 +15,6 @@ import {
   chaosSeed,
   Dispatcher,
   driveSequences,
-  killableKube,
   Ledger,
   newCallCounts,
   observingKube,
@@ -24,8 +23,8 @@ import {
   startChaosReceiver,
   verify,
   waitAllTerminal,
-  type KillableKube,
 } from './chaos-support.js';
+import { killableKube, type KillableKube } from '../support/killable-kube.js';
 
 const WORKLOADS = 8;
 const KILLS = 3;

@@ -7,6 +7,7 @@ import { parseAttestationPublicKeys } from '../../src/attestation/attestation-ke
 import { startController, type RunningController } from '../../src/controller/controller-manager.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { countingKube, patchesFor } from '../support/counting-kube.js';
+import { afterStatusWrites, killableKube, type KillableKube } from '../support/killable-kube.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -43,18 +44,19 @@ describe('controller resilience', () => {
       for (; restarts < 40; restarts++) {
         let crashed!: () => void;
         const crash = new Promise<void>((resolve) => (crashed = resolve));
-        let writes = 0;
+        // The process dies right after its first status write lands: the answer never arrives.
+        const replica: KillableKube = killableKube(
+          afterStatusWrites(kube, () => {
+            if (replica.dead) return;
+            replica.kill();
+            crashed();
+          }),
+        );
         const controller: RunningController = await startController({
-          kube,
+          kube: replica.kube,
           attestationKeys: keys,
           logger: silentLogger(),
           pollMs: 50,
-          afterStatusWrite: () => {
-            if (writes++ === 0) {
-              crashed();
-              throw new Error('simulated crash right after a status write');
-            }
-          },
         });
         const finished = h
           .waitFor(namespace, 'req', ['Succeeded', 'RolledBack', 'Failed', 'Denied'], 20_000)
