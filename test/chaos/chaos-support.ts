@@ -25,6 +25,10 @@ import type { AppliedPatch } from '../support/counting-kube.js';
 /** The playground's audience. */
 export const AUDIENCE = PLAYGROUND_AUDIENCE;
 
+/**
+ * Pause a client's retry or a chaos schedule (kills, faults). Never a stand-in for a condition:
+ * waits for outcomes poll the outcome (`waitTerminal`, `waitAllTerminal`, `waitUntil`).
+ */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The seed of a scenario: CHAOS_SEED when set (to replay a run), else a fresh one (printed). */
@@ -100,9 +104,14 @@ export function newCallCounts(): CallCounts {
 
 /**
  * A receiver on the harness's API server trusting `issuer`, with rate limits out of the way (the
- * playground's receiver keeps the defaults, 30 a minute) and the shortest key refresh cooldown.
+ * playground's receiver keeps the defaults, 30 a minute) and the shortest key refresh cooldown;
+ * `clock` replaces the receiver's clock (key cache cooldown, token times, `requestedAt`).
  */
-export async function startChaosReceiver(h: Harness, issuer: string): Promise<RunningReceiver> {
+export async function startChaosReceiver(
+  h: Harness,
+  issuer: string,
+  options: { clock?: () => Date } = {},
+): Promise<RunningReceiver> {
   const config = loadReceiverConfig(
     {},
     {
@@ -122,6 +131,7 @@ export async function startChaosReceiver(h: Harness, issuer: string): Promise<Ru
     logger: silentLogger(),
     evaluatePolicies,
     parseImageReference,
+    clock: options.clock,
   });
   return startReceiver({ listen: config.listen, shutdownTimeoutSeconds: 1 }, deps);
 }
@@ -381,16 +391,11 @@ export function report(counts: Record<string, unknown>): void {
   console.log(JSON.stringify(counts));
 }
 
-/** Sleep until the wall clock enters the next second (creationTimestamp has whole seconds). */
-export function nextSecond(): Promise<void> {
-  return sleep(1005 - (Date.now() % 1000));
-}
-
 /**
  * Per workload (namespace), concurrently: three requests one after the other, each awaited to a
  * final phase (the second is a failing image, to be rolled back, on every other workload), then
- * two back to back, a second apart (the first may finish or be superseded; the last must win).
- * Returns how many failing images were dispatched.
+ * two back to back (the first may finish or be superseded; the last must win: the receiver's
+ * millisecond `requestedAt` orders them). Returns how many failing images were dispatched.
  */
 export async function driveSequences(
   namespaces: string[],
@@ -413,7 +418,6 @@ export async function driveSequences(
         await waitTerminal(kube, namespace, name, 60_000);
       }
       await one(`5.${w}.0`);
-      await nextSecond();
       await one(`6.${w}.0`);
     }),
   );

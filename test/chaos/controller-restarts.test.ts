@@ -101,7 +101,8 @@ test('controller killed and restarted repeatedly mid-rollout: every request ends
     const requests = await waitAllTerminal(h.playground.apiServer.kubeClient(), ledger, 90_000);
     running = false;
     await killer;
-    await sleep(300);
+    // Anything the last controller would still do (it should do nothing more) happens before counting.
+    await h.settle(current.controller);
     await current.controller.stop();
     faults.clear();
 

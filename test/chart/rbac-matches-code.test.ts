@@ -20,6 +20,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { startHarness, type Harness } from '../e2e/harness.js';
 import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { CHART, helm } from '../support/helm.js';
+import { waitUntil } from '../support/wait-until.js';
 
 let h: Harness;
 let github: FakeGitHub;
@@ -156,7 +157,9 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
     await h.manual('rbac', 'ok');
     // A request from GitHub, so that the reporter writes its progress (status patch).
     expect((await h.dispatch('rbac', { target: 'web', image: 'ghcr.io/acme/web:1.5.0' })).status).toBe(202);
-    await h.waitFor('rbac', 'ok', ['Succeeded'], 20_000).catch(() => undefined);
+    expect((await h.waitFor('rbac', 'ok', ['Succeeded', 'Failed', 'Denied'], 20_000)).status?.phase).toBe(
+      'Succeeded',
+    );
     await h.manual('rbac', 'bad', { images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-3' }] });
     await h.manual('rbac', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
     for (const kind of ['StatefulSet', 'DaemonSet', 'CronJob'] as const) {
@@ -170,13 +173,15 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       });
     }
     // History deletes finished requests; wait until the flows have ended and been collected.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
-      await new Promise((r) => setTimeout(r, 100));
-    while (Date.now() < deadline && !used.has('batch/cronjobs patch'))
-      await new Promise((r) => setTimeout(r, 100));
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests/status patch'))
-      await new Promise((r) => setTimeout(r, 100));
+    for (const call of [
+      'keyless.dev/deployrequests delete',
+      'batch/cronjobs patch',
+      'keyless.dev/deployrequests/status patch',
+    ])
+      await waitUntil(`the controller has made the call ${call}`, () => used.has(call), {
+        timeoutMs: 20_000,
+        describe: () => [...used].sort(),
+      });
   } finally {
     await controller.stop();
   }
@@ -220,10 +225,17 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
   try {
     await h.manual('served', 'ok');
     await h.manual('served', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
-    await h.waitFor('served', 'denied', ['Denied'], 20_000).catch(() => undefined);
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
-      await new Promise((r) => setTimeout(r, 100));
+    expect((await h.waitFor('served', 'denied', ['Denied', 'Succeeded'], 20_000)).status?.phase).toBe(
+      'Denied',
+    );
+    await waitUntil(
+      'history has deleted a finished request',
+      () => used.has('keyless.dev/deployrequests delete'),
+      {
+        timeoutMs: 20_000,
+        describe: () => [...used].sort(),
+      },
+    );
   } finally {
     await controller.stop();
   }
