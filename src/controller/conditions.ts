@@ -1,7 +1,8 @@
 /**
  * The condition types and reasons of a DeployRequest: `Ready`, `Reconciling` and `Stalled` (kstatus,
- * written by the summarise step) and one condition per step. Reasons are CamelCase constants.
- * The bookkeeping itself (`setCondition`) is in src/runtime/conditions.ts.
+ * written by the summarise step) and one condition per step. Reasons are CamelCase constants; a
+ * failed reconcile's (`ReconciliationFailed`, `ProgressingWithRetry`) are the runtime's
+ * (src/runtime/reconcile-result.ts, summarize.ts), as is the bookkeeping (`setCondition`).
  */
 
 /** Condition types of a DeployRequest. */
@@ -43,8 +44,4 @@ export const REASON = {
   succeeded: 'Succeeded',
   failed: 'Failed',
   progressing: 'Progressing',
-  /** Ready=False while a reconcile fails and is retried with backoff; the message is the error's. */
-  reconciliationFailed: 'ReconciliationFailed',
-  /** Reconciling=True while a failed reconcile waits for its retry. */
-  progressingWithRetry: 'ProgressingWithRetry',
 } as const;

@@ -9,8 +9,9 @@
  * annotations naming the request, is refused as invalid (422). The cluster comes from the harness.
  */
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
-import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
+import type { KubeObject } from '../../src/kube/kube-client.js';
 import { kubectlOk } from '../support/kubectl.js';
+import { newCallCounts, observingKube } from '../support/observing-kube.js';
 import { waitUntil } from '../support/wait-until.js';
 import { startHarness, type Harness, type Request } from './harness.js';
 
@@ -28,23 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-/** Counts the workload patches the controller tries (accepted or refused). */
-function countingPatchAttempts(kube: KubeClient, attempts: { deployments: number }): KubeClient {
-  return {
-    ...kube,
-    get: kube.get.bind(kube),
-    list: kube.list.bind(kube),
-    create: kube.create.bind(kube),
-    replace: kube.replace.bind(kube),
-    delete: kube.delete.bind(kube),
-    watch: kube.watch.bind(kube),
-    patch: (...args) => {
-      if (args[0].plural === 'deployments') attempts.deployments += 1;
-      return kube.patch(...args);
-    },
-  };
-}
 
 const ready = (request: Request | undefined) =>
   request?.status?.conditions?.find((condition) => condition.type === 'Ready');
@@ -67,8 +51,10 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
     'merge',
   );
 
-  const attempts = { deployments: 0 };
-  const controller = await h.controller({ kube: countingPatchAttempts(h.kube, attempts) });
+  // Counts the workload patches the controller tries (accepted or refused).
+  const counts = newCallCounts();
+  const patchAttempts = (): number => counts.calls.get('patch deployments') ?? 0;
+  const controller = await h.controller({ kube: observingKube(h.kube, counts) });
   try {
     await h.manual(NAMESPACE, 'stuck');
     const failing = await waitUntil(
@@ -89,7 +75,7 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
       reason: 'ProgressingWithRetry',
     });
     // The queue retries with backoff (200 ms, 400 ms, 800 ms, ...): let it fail a few more times.
-    await waitUntil('the controller has tried the patch three times', () => attempts.deployments >= 3, {
+    await waitUntil('the controller has tried the patch three times', () => patchAttempts() >= 3, {
       timeoutMs: 20_000,
     });
     await h.settle(controller);
@@ -112,7 +98,7 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
     );
     expect(described).toMatch(/Normal\s+Deploying\s/);
     // However many retries, the error is one Event (rate limited), not one per attempt.
-    expect(attempts.deployments).toBeGreaterThanOrEqual(3);
+    expect(patchAttempts()).toBeGreaterThanOrEqual(3);
     expect(described.match(/Warning\s+ReconciliationFailed\s/g)).toHaveLength(1);
     expect(described).toMatch(
       /Warning\s+ReconciliationFailed\s+\S+\s+keyless-deploy-controller\s+patching Deployment web/,
