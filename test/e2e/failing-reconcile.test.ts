@@ -86,11 +86,11 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
     const table = await kubectlOk(h.kubeconfig, ['get', 'dr', '-n', NAMESPACE]);
     expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+READY\s+REASON\s+AGE$/);
     expect(table).toMatch(
-      /\nstuck\s+Deploying\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+<none>\s+False\s+ReconciliationFailed\s+\S+\n/,
+      /\nstuck\s+Deploying\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+False\s+ReconciliationFailed\s+\S+\n/,
     );
     const wide = await kubectlOk(h.kubeconfig, ['get', 'dr', 'stuck', '-n', NAMESPACE, '-o', 'wide']);
     expect(wide).toMatch(
-      /stuck\s+Deploying\s+Deployment\s+web\s+.*False\s+ReconciliationFailed\s+<none>\s+patching Deployment web: the API server answered 422 Invalid: .*metadata\.annotations: Too long/,
+      /stuck\s+Deploying\s+Deployment\s+web\s+.*False\s+ReconciliationFailed\s+patching Deployment web: the API server answered 422 Invalid: .*metadata\.annotations: Too long/,
     );
     const described = await kubectlOk(h.kubeconfig, ['describe', 'dr', 'stuck', '-n', NAMESPACE]);
     expect(described).toMatch(
@@ -118,7 +118,7 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
     expect(done.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'False' });
     expect(await h.images(NAMESPACE)).toEqual(['ghcr.io/acme/web:2.0.0']);
     expect(await kubectlOk(h.kubeconfig, ['get', 'dr', '-n', NAMESPACE])).toMatch(
-      /\nstuck\s+Succeeded\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+<none>\s+True\s+RolloutComplete\s/,
+      /\nstuck\s+Succeeded\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+True\s+RolloutComplete\s/,
     );
   } finally {
     await controller.stop();

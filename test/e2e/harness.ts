@@ -22,11 +22,14 @@ import { isKubeError, type KubeClient, type KubeObject } from '../../src/kube/ku
 import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { freshNamespace, realTestCluster } from '../support/test-cluster.js';
 
 export type Request = DeployRequest & KubeObject;
 
 export interface Harness {
   playground: Playground;
+  /** True under `npm run test:cluster`: a real kube-apiserver with real controllers and kwok. */
+  real: boolean;
   kube: KubeClient;
   /** Path of a kubeconfig for the harness's cluster (what kubectl runs with). */
   kubeconfig: string;
@@ -85,7 +88,11 @@ function workloadObject(
     kind === 'CronJob'
       ? { name: 'report', image: 'ghcr.io/acme/report:1.0.0' }
       : { name: 'web', image: 'ghcr.io/acme/web:1.0.0' };
-  const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } };
+  const template = {
+    metadata: { labels: { app: 'web' } },
+    // A Job's pods must not restart forever (a real API server refuses the default `Always`).
+    spec: { containers: [container], ...(kind === 'CronJob' ? { restartPolicy: 'OnFailure' } : {}) },
+  };
   if (kind === 'CronJob') {
     return {
       apiVersion: 'batch/v1',
@@ -112,10 +119,18 @@ function workloadObject(
  * between simulated replica steps (default 20 ms: quick rollouts).
  */
 export async function startHarness(
-  options: { github?: GitHubSettings; rolloutStepMs?: number } = {},
+  options: {
+    github?: GitHubSettings;
+    rolloutStepMs?: number;
+    /** A real cluster's admin kubeconfig; default: the run's (`npm run test:cluster`) or the embedded server. */
+    kubeconfigPath?: string;
+  } = {},
 ): Promise<Harness> {
+  const realPath = options.kubeconfigPath ?? realTestCluster()?.kubeconfigPath;
+  const real = realPath ? { kubeconfigPath: realPath } : undefined;
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
+    controlPlane: real ? { kubeconfigPath: real.kubeconfigPath } : 'embedded',
     demo: false,
     controller: false,
     rolloutStepMs: options.rolloutStepMs ?? 20,
@@ -130,6 +145,7 @@ export async function startHarness(
   );
   const controllers: RunningController[] = [];
   let markers = 0;
+  const namespaces: string[] = [];
   const mintToken = (claims: Record<string, string> = {}): Promise<string> =>
     playground.issuer.mint(
       {
@@ -143,6 +159,7 @@ export async function startHarness(
     );
   const harness: Harness = {
     playground,
+    real: real !== undefined,
     kube,
     kubeconfig: playground.info.kubeconfig,
     async controller(options = {}) {
@@ -157,11 +174,14 @@ export async function startHarness(
       return controller;
     },
     async scenario(namespace, policy = {}, workload = {}) {
-      await kube.create(RESOURCE_TYPES.namespaces, {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: namespace },
-      });
+      if (real) await freshNamespace(kube, namespace);
+      else
+        await kube.create(RESOURCE_TYPES.namespaces, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+        });
+      namespaces.push(namespace);
       await kube.create(RESOURCE_TYPES.deployPolicies, {
         apiVersion: 'keyless.dev/v1alpha1',
         kind: 'DeployPolicy',
@@ -198,7 +218,7 @@ export async function startHarness(
         },
       } as Request);
     },
-    async waitFor(namespace, name, phases, timeoutMs = 15_000) {
+    async waitFor(namespace, name, phases, timeoutMs = real ? 60_000 : 15_000) {
       const deadline = Date.now() + timeoutMs;
       let last: Request | undefined;
       while (Date.now() < deadline) {
@@ -211,15 +231,20 @@ export async function startHarness(
       );
     },
     async settle(controller) {
-      await kube
-        .create(RESOURCE_TYPES.namespaces, {
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: { name: 'settle' },
-        })
-        .catch((error: unknown) => {
-          if (!isKubeError(error, 409)) throw error;
-        });
+      if (!namespaces.includes('settle')) {
+        if (real) await freshNamespace(kube, 'settle');
+        else
+          await kube
+            .create(RESOURCE_TYPES.namespaces, {
+              apiVersion: 'v1',
+              kind: 'Namespace',
+              metadata: { name: 'settle' },
+            })
+            .catch((error: unknown) => {
+              if (!isKubeError(error, 409)) throw error;
+            });
+        namespaces.push('settle');
+      }
       const name = `marker-${++markers}`;
       await harness.manual('settle', name);
       await harness.waitFor('settle', name, ['Denied']);
@@ -238,6 +263,10 @@ export async function startHarness(
     },
     async close() {
       for (const controller of controllers) await controller.stop();
+      // A real cluster outlives the test: remove what it made (the embedded server goes away).
+      if (real)
+        for (const namespace of namespaces)
+          await kube.delete(RESOURCE_TYPES.namespaces, undefined, namespace);
       await playground.stop();
     },
   };
