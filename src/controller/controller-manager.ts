@@ -117,30 +117,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
   routeEvents(informers, { reconcile, report });
 
   manager.whenLeading((signal) => {
-    const reconciler = new DeployRequestReconciler({
-      kube,
-      attestationKeys: options.attestationKeys,
-      events: createEventRecorder(kube, { component: FIELD_MANAGER, logger, now: options.now }),
-      logger: logger.child({ component: 'reconciler' }),
-      metrics,
-      now: options.now,
-      pollMs: options.pollMs,
-      signal,
-      namespaces,
-      policies: (namespace) => informers.policies.list(namespace) as unknown as DeployPolicy[],
-    });
-    const queue = new WorkQueue((key) => reconciler.reconcile(key), {
-      concurrency: options.concurrency ?? 4,
-      logger,
-      onProcessed: (_key, outcome) => {
-        metrics
-          .counter('controller_reconciles_total', 'Reconciles by outcome.', ['outcome'])
-          .inc({ outcome });
-        queueDepth.set(queue.depth);
-      },
-    });
+    const queue = startReconciler(options, informers, metrics, signal, () => queueDepth.set(queue.depth));
     deploys = queue;
-    queue.start();
     const reportQueue = options.github ? startReporter(options, informers, metrics) : undefined;
     reports = reportQueue;
     for (const request of informers.requests.list()) {
@@ -197,6 +175,39 @@ export async function startController(options: ControllerOptions): Promise<Runni
       logger.info('controller stopped');
     },
   };
+}
+
+/** The deploy reconciler on its work queue (leader only; `signal` aborts when leadership ends). */
+function startReconciler(
+  options: ControllerOptions,
+  informers: ControllerInformers,
+  metrics: Metrics,
+  signal: AbortSignal,
+  processed: () => void,
+): WorkQueue {
+  const { kube, logger } = options;
+  const reconciler = new DeployRequestReconciler({
+    kube,
+    attestationKeys: options.attestationKeys,
+    events: createEventRecorder(kube, { component: FIELD_MANAGER, logger, now: options.now }),
+    logger: logger.child({ component: 'reconciler' }),
+    metrics,
+    now: options.now,
+    pollMs: options.pollMs,
+    signal,
+    namespaces: options.namespaces,
+    policies: (namespace) => informers.policies.list(namespace) as unknown as DeployPolicy[],
+  });
+  const queue = new WorkQueue((key) => reconciler.reconcile(key), {
+    concurrency: options.concurrency ?? 4,
+    logger,
+    onProcessed: (_key, outcome) => {
+      metrics.counter('controller_reconciles_total', 'Reconciles by outcome.', ['outcome']).inc({ outcome });
+      processed();
+    },
+  });
+  queue.start();
+  return queue;
 }
 
 /** The GitHub reporter on its own queue (leader only). */
