@@ -56,6 +56,8 @@ export interface ControllerOptions {
     /** GitHub calls at once. Default 2. */
     concurrency?: number;
   };
+  /** The reconciler's `approvalAdmissionSettleSeconds` (see deploy-request-reconciler.ts). Default 2. */
+  approvalAdmissionSettleSeconds?: number;
 }
 
 /** A started controller. */
@@ -197,6 +199,7 @@ function startReconciler(
     signal,
     namespaces: options.namespaces,
     policies: (namespace) => informers.policies.list(namespace) as unknown as DeployPolicy[],
+    approvalAdmissionSettleSeconds: options.approvalAdmissionSettleSeconds,
   });
   const queue = new WorkQueue((key) => reconciler.reconcile(key), {
     concurrency: options.concurrency ?? 4,

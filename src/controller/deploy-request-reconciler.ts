@@ -33,11 +33,17 @@ import { RESOURCE_TYPES, workloadResourceType } from '../kube/resource-types.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
+  APPROVAL_ADMISSION_NAME,
+  approvalAdmissionProblem,
+  describeApprover,
+  describeApprovers,
   describeDenial,
   evaluateApproval,
   evaluatePolicies,
   evaluateSchedule,
   rolloutSettings,
+  type AdmissionObject,
+  type ApprovalDecision,
 } from '../policy/index.js';
 import { getCondition, setCondition, timestamp } from '../runtime/conditions.js';
 import type { EventRecorder } from '../runtime/event-recorder.js';
@@ -80,7 +86,16 @@ export interface ReconcilerDeps {
   policies?: (namespace: string) => DeployPolicy[];
   /** Namespaces the controller acts in (undefined: all); cross-namespace checks list only these. */
   namespaces?: readonly string[];
+  /**
+   * Seconds a request must be younger than the approval admission policy for its approvals to
+   * count (a real API server enforces a new policy only once its informer has it). Default 2;
+   * the playground, whose API server enforces a policy from the write that creates it, uses 0.
+   */
+  approvalAdmissionSettleSeconds?: number;
 }
+
+/** How often a request whose approvals cannot be verified looks at the admission policy again. */
+const ADMISSION_RECHECK_MS = 60_000;
 
 /** True when two versions of a request differ at most in what the GitHub reporter owns. */
 function onlyGitHubReportChanged(before: Request, after: Request): boolean {
@@ -128,6 +143,26 @@ function appliedSettings(policy: DeployPolicy | undefined): AppliedRolloutSettin
 
 function isTerminal(phase: DeployPhase | undefined): boolean {
   return phase !== undefined && TERMINAL_PHASES.includes(phase);
+}
+
+/** The controller lacks RBAC to read the admission objects: approvals cannot count, and it says why. */
+class ForbiddenRead extends Error {}
+
+/** The message of a request waiting for its first approval. */
+function waitingMessage(policy: DeployPolicy, request: Request): string {
+  return `waiting for approval by ${describeApprovers(policy.spec.approval?.approvers)} (keyless-deploy approve ${request.metadata.name} -n ${request.metadata.namespace})`;
+}
+
+/** The message of a request whose approval or rejection was written by someone who is not an approver. */
+function notApproverMessage(
+  policy: DeployPolicy,
+  approval: Extract<ApprovalDecision, { state: 'waitingForApproval' }>,
+): string {
+  const who = [...new Set(approval.ignored.map((ignored) => describeApprover(ignored.by)))];
+  const what = approval.ignored
+    .map((ignored) => `the ${ignored.decision} by ${describeApprover(ignored.by)}`)
+    .join(' and ');
+  return `waiting for approval: ${who.join(' and ')} ${who.length > 1 ? 'are not approvers' : 'is not an approver'} of DeployPolicy ${policy.metadata.name} (approvers: ${describeApprovers(policy.spec.approval?.approvers)}), so ${what} ${approval.ignored.length > 1 ? 'do' : 'does'} not count`;
 }
 
 /** Reconciles one DeployRequest at a time (the queue guarantees one in flight per key). */
@@ -338,24 +373,55 @@ export class DeployRequestReconciler {
   private async gates(run: Run): Promise<Step> {
     if (isActive(run.status.phase)) return NEXT;
     const policy = run.policy as DeployPolicy;
-    const approval = evaluateApproval(policy, run.request.metadata.annotations);
+    const approval = evaluateApproval(
+      policy,
+      run.request.metadata.annotations,
+      policy.spec.approval?.required ? await this.approvalAdmission(run.request) : undefined,
+    );
     if (approval.state === 'rejected') {
-      run.status.rejectedBy = approval.by;
-      return this.finish(run, 'Rejected', CONDITION.approved, REASON.rejected, `rejected by ${approval.by}`);
+      run.status.rejectedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
+      return this.finish(
+        run,
+        'Rejected',
+        CONDITION.approved,
+        REASON.rejected,
+        `rejected by ${describeApprover(approval.by)}`,
+      );
     }
-    if (approval.state === 'waitingForApproval') {
+    if (approval.state === 'unverifiable') {
       return this.wait(
         run,
         'WaitingForApproval',
         CONDITION.approved,
         'False',
-        REASON.waitingForApproval,
-        `waiting for approval (annotate ${ANNOTATIONS.approvedBy}=NAME or run keyless-deploy approve)`,
+        REASON.approvalNotVerifiable,
+        `waiting for approval, but no approval or rejection counts: ${approval.reason}`,
+        ADMISSION_RECHECK_MS,
+        'Warning',
+      );
+    }
+    if (approval.state === 'waitingForApproval') {
+      const ignoring = approval.ignored.length > 0;
+      return this.wait(
+        run,
+        'WaitingForApproval',
+        CONDITION.approved,
+        'False',
+        ignoring ? REASON.notAnApprover : REASON.waitingForApproval,
+        ignoring ? notApproverMessage(policy, approval) : waitingMessage(policy, run.request),
+        undefined,
+        ignoring ? 'Warning' : 'Normal',
       );
     }
     if (approval.state === 'approved') {
-      run.status.approvedBy = approval.by;
-      this.condition(run, CONDITION.approved, 'True', REASON.approved, `approved by ${approval.by}`);
+      run.status.approvedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
+      this.condition(
+        run,
+        CONDITION.approved,
+        'True',
+        REASON.approved,
+        `approved by ${describeApprover(approval.by)}`,
+      );
     }
     const schedule = evaluateSchedule(policy, this.now());
     if (!schedule.open) {
@@ -637,6 +703,43 @@ export class DeployRequestReconciler {
       : step;
   }
 
+  /**
+   * Why approval annotations cannot be attributed to their writers (the admission policy and its
+   * binding missing, changed, unreadable, or younger than the request), or undefined when they can.
+   */
+  private async approvalAdmission(request: Request): Promise<string | undefined> {
+    const read = async (type: ResourceType): Promise<AdmissionObject | undefined> => {
+      try {
+        return await this.deps.kube.get<KubeObject & AdmissionObject>(
+          type,
+          undefined,
+          APPROVAL_ADMISSION_NAME,
+        );
+      } catch (error) {
+        if (!isKubeError(error, 403))
+          throw genericError(error, `reading ${type.kind} ${APPROVAL_ADMISSION_NAME}`);
+        throw new ForbiddenRead(
+          `the controller may not read ${type.kind} ${APPROVAL_ADMISSION_NAME} (${error.message}): grant it get on validatingadmissionpolicies and validatingadmissionpolicybindings named ${APPROVAL_ADMISSION_NAME} (the chart does)`,
+        );
+      }
+    };
+    try {
+      const [policy, binding] = await Promise.all([
+        read(RESOURCE_TYPES.validatingAdmissionPolicies),
+        read(RESOURCE_TYPES.validatingAdmissionPolicyBindings),
+      ]);
+      return approvalAdmissionProblem({
+        policy,
+        binding,
+        requestCreated: request.metadata.creationTimestamp,
+        settleSeconds: this.deps.approvalAdmissionSettleSeconds ?? 2,
+      });
+    } catch (error) {
+      if (error instanceof ForbiddenRead) return error.message;
+      throw error;
+    }
+  }
+
   private async workload(run: Run): Promise<KubeObject | undefined> {
     const target = run.request.spec.target;
     return this.deps.kube
@@ -687,8 +790,9 @@ export class DeployRequestReconciler {
     reason: string,
     message: string,
     requeueAfterMs?: number,
+    eventType: 'Normal' | 'Warning' = 'Normal',
   ): ReconcileResult {
-    this.enter(run, phase, type, status, reason, message, 'Normal');
+    this.enter(run, phase, type, status, reason, message, eventType);
     return {
       kind: 'waiting',
       reason,

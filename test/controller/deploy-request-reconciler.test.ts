@@ -13,10 +13,11 @@ import {
 import { KubeApiError, type KubeClient, type KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { installCrds } from '../../src/playground/playground.js';
+import { installApprovalAdmission, installCrds } from '../../src/playground/playground.js';
 import type { EventRecorder } from '../../src/runtime/event-recorder.js';
 import { GenericError } from '../../src/runtime/reconcile-result.js';
 import type { WorkResult } from '../../src/runtime/work-queue.js';
+import { untilApprovalAdmissionInForce } from '../support/approval-admission.js';
 
 type Request = DeployRequest & KubeObject;
 
@@ -28,6 +29,9 @@ beforeAll(async () => {
   server = await startEmbeddedApiServer({ workloads: false });
   store = server.kubeClient();
   await installCrds(store);
+  // Approvals count only on requests created after the approval admission policy took effect.
+  await installApprovalAdmission(store);
+  await untilApprovalAdmissionInForce(store, 0);
 });
 
 afterAll(async () => {
@@ -128,6 +132,7 @@ async function fixture(policy: Partial<DeployPolicySpec> = {}): Promise<Fixture>
     now: () => clock.now,
     pollMs: 1000,
     signal: abort.signal,
+    approvalAdmissionSettleSeconds: 0,
   });
   const f: Fixture = {
     namespace,
@@ -204,7 +209,9 @@ describe('policy step', () => {
 
 describe('gates step', () => {
   test('approval required: WaitingForApproval without a timed requeue (the approval annotation brings it back)', async () => {
-    const f = await fixture({ approval: { required: true, approvers: ['alice'] } });
+    // The in-process client is the embedded server's admin; the admission policy lets a user
+    // approve only under their own name.
+    const f = await fixture({ approval: { required: true, approvers: ['playground-admin'] } });
     await f.request('gated');
     expect(await f.reconcile('gated')).toBeUndefined();
     const waiting = await f.get('gated');
@@ -222,12 +229,12 @@ describe('gates step', () => {
       RESOURCE_TYPES.deployRequests,
       f.namespace,
       'gated',
-      { metadata: { annotations: { 'keyless.dev/approved-by': 'alice' } } },
+      { metadata: { annotations: { 'keyless.dev/approved-by': 'playground-admin' } } },
       'merge',
     );
     await f.reconcile('gated');
     const approved = await f.get('gated');
-    expect(approved.status).toMatchObject({ phase: 'Deploying', approvedBy: 'alice' });
+    expect(approved.status).toMatchObject({ phase: 'Deploying', approvedBy: 'playground-admin' });
     expect(condition(approved, 'Approved')).toMatchObject({ status: 'True', reason: 'Approved' });
   });
 

@@ -22,6 +22,7 @@ import { isKubeError, type KubeClient, type KubeObject } from '../../src/kube/ku
 import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { untilApprovalAdmissionInForce } from '../support/approval-admission.js';
 import { freshNamespace, realTestCluster } from '../support/test-cluster.js';
 
 export type Request = DeployRequest & KubeObject;
@@ -140,6 +141,10 @@ export async function startHarness(
     rateLimitPerMinute: 0,
   });
   const kube = playground.kube;
+  // Approvals count on requests created after the playground's approval admission policy (a real
+  // API server enforces a new policy a moment after storing it: the controller's default 2 s).
+  const settleSeconds = real ? 2 : 0;
+  await untilApprovalAdmissionInForce(kube, settleSeconds);
   const attestationKeys = await parseAttestationPublicKeys(
     readFileSync(playground.attestationPublicKeyPath, 'utf8'),
   );
@@ -168,6 +173,7 @@ export async function startHarness(
         attestationKeys,
         logger: silentLogger(),
         pollMs: 50,
+        approvalAdmissionSettleSeconds: settleSeconds,
         ...options,
       });
       controllers.push(controller);
