@@ -9,6 +9,7 @@ export default {
   ...base,
   testMatch: [
     '<rootDir>/test/e2e/controller.test.ts',
+    '<rootDir>/test/e2e/approvals.test.ts',
     '<rootDir>/test/receiver/receiver-e2e.test.ts',
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',

@@ -16,10 +16,10 @@ export type RolloutState =
 const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
 
 /**
- * The rollout state of `workload` (of `kind`, named by the caller: objects read from a list carry
- * no kind) for the spec at `generation` (the one the deploy produced).
+ * The rollout state of `workload` (a `kind`, as the request names it) for the spec at `generation`
+ * (the one the deploy produced).
  */
-export function rolloutState(workload: KubeObject, kind: WorkloadKind, generation: number): RolloutState {
+export function rolloutState(workload: KubeObject, generation: number, kind: WorkloadKind): RolloutState {
   const status = (workload.status ?? {}) as Json;
   const spec = (workload.spec ?? {}) as Json;
   if (kind === 'CronJob') return { state: 'available' };

@@ -8,7 +8,10 @@ import type { KubeObject } from '../kube/kube-client.js';
 
 type Json = Record<string, unknown>;
 
-/** The pod spec of a workload of `kind` (named by the caller: list items carry no kind). */
+/**
+ * The pod spec of a workload of `kind` (given by the request, not read from the object: list
+ * answers may leave `kind` out of their items).
+ */
 function podSpec(workload: KubeObject, kind: WorkloadKind): Json | undefined {
   const spec = workload.spec as Json | undefined;
   if (!spec) return undefined;
@@ -28,15 +31,15 @@ export function currentImages(workload: KubeObject, kind: WorkloadKind): Map<str
 /** Containers named in `images` that the workload does not have. */
 export function missingContainers(
   workload: KubeObject,
-  kind: WorkloadKind,
   images: ContainerImage[],
+  kind: WorkloadKind,
 ): string[] {
   const current = currentImages(workload, kind);
   return images.map((i) => i.container).filter((name) => !current.has(name));
 }
 
 /** Does the workload already run exactly these images? */
-export function runsImages(workload: KubeObject, kind: WorkloadKind, images: ContainerImage[]): boolean {
+export function runsImages(workload: KubeObject, images: ContainerImage[], kind: WorkloadKind): boolean {
   const current = currentImages(workload, kind);
   return images.every((entry) => current.get(entry.container) === entry.image);
 }

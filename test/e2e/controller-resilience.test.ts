@@ -7,6 +7,8 @@ import { parseAttestationPublicKeys } from '../../src/attestation/attestation-ke
 import { startController, type RunningController } from '../../src/controller/controller-manager.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { countingKube, patchesFor } from '../support/counting-kube.js';
+import { afterStatusWrites, killableKube, type KillableKube } from '../support/killable-kube.js';
+import { waitUntil } from '../support/wait-until.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -43,18 +45,19 @@ describe('controller resilience', () => {
       for (; restarts < 40; restarts++) {
         let crashed!: () => void;
         const crash = new Promise<void>((resolve) => (crashed = resolve));
-        let writes = 0;
+        // The process dies right after its first status write lands: the answer never arrives.
+        const replica: KillableKube = killableKube(
+          afterStatusWrites(kube, () => {
+            if (replica.dead) return;
+            replica.kill();
+            crashed();
+          }),
+        );
         const controller: RunningController = await startController({
-          kube,
+          kube: replica.kube,
           attestationKeys: keys,
           logger: silentLogger(),
           pollMs: 50,
-          afterStatusWrite: () => {
-            if (writes++ === 0) {
-              crashed();
-              throw new Error('simulated crash right after a status write');
-            }
-          },
         });
         const finished = h
           .waitFor(namespace, 'req', ['Succeeded', 'RolledBack', 'Failed', 'Denied'], 20_000)
@@ -155,8 +158,7 @@ describe('controller resilience', () => {
       leaderElection: { ...election, identity: 'two' },
     });
     try {
-      for (let i = 0; i < 100 && !one.isLeader() && !two.isLeader(); i++)
-        await new Promise((r) => setTimeout(r, 50));
+      await waitUntil('one replica leads', () => one.isLeader() || two.isLeader());
       expect([one.isLeader(), two.isLeader()].filter(Boolean)).toHaveLength(1);
       const [leader, standby] = one.isLeader() ? [one, two] : [two, one];
       await h.scenario('leader');
@@ -164,8 +166,7 @@ describe('controller resilience', () => {
       expect((await h.waitFor('leader', 'first', ['Succeeded'])).status?.phase).toBe('Succeeded');
       expect(patchesFor(applied, 'leader/first')).toBe(1);
       await leader.stop();
-      for (let i = 0; i < 100 && !standby.isLeader(); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(standby.isLeader()).toBe(true);
+      await waitUntil('the standby takes over', () => standby.isLeader());
       await h.manual('leader', 'second', { images: [{ container: 'web', image: 'ghcr.io/acme/web:5.0.0' }] });
       expect((await h.waitFor('leader', 'second', ['Succeeded'])).status?.phase).toBe('Succeeded');
       expect(patchesFor(applied, 'leader/second')).toBe(1);
@@ -206,19 +207,25 @@ describe('controller resilience', () => {
           });
         }
       }
-      setTimeout(
-        () =>
-          faults.set({
-            forceGone: true,
-            cutWatchAfterEvents: 2,
-            errors: [{ verb: 'patch', resource: 'deployments', rate: 0.3 }],
-          }),
-        300,
-      );
-      setTimeout(
-        () => faults.set({ errors: [{ verb: 'patch', resource: 'deployments', rate: 0.3 }], latencyMs: 5 }),
-        800,
-      );
+      // The fault phases move on with the run, not with the clock: a 410 storm once the first
+      // faults have hit, then steady patch errors once watches have been refused a few times.
+      let phasesDone = false;
+      const phases = (async () => {
+        await waitUntil('the first faults have hit', () => phasesDone || faults.counters.errors >= 3, {
+          timeoutMs: 40_000,
+        });
+        if (phasesDone) return;
+        faults.set({
+          forceGone: true,
+          cutWatchAfterEvents: 2,
+          errors: [{ verb: 'patch', resource: 'deployments', rate: 0.3 }],
+        });
+        await waitUntil('watches were refused with 410', () => phasesDone || faults.counters.gones >= 3, {
+          timeoutMs: 40_000,
+        });
+        if (phasesDone) return;
+        faults.set({ errors: [{ verb: 'patch', resource: 'deployments', rate: 0.3 }], latencyMs: 5 });
+      })();
       for (let w = 0; w < workloads; w++) {
         const last = await h.waitFor(
           `faults-${w}`,
@@ -240,6 +247,8 @@ describe('controller resilience', () => {
         for (let r = 0; r < perWorkload; r++)
           expect(patchesFor(applied, `faults-${w}/r${r}`)).toBeLessThanOrEqual(1);
       }
+      phasesDone = true;
+      await phases;
       console.log(
         `faults injected: ${JSON.stringify(faults.counters)}; workload patches applied: ${applied.length}`,
       );
@@ -262,16 +271,11 @@ describe('controller health and metrics (the only controller running)', () => {
     await h.scenario('e2e-metrics');
     await h.manual('e2e-metrics', 'measured');
     await h.waitFor('e2e-metrics', 'measured', ['Succeeded']);
-    // The counters move right after the status write that made the request Succeeded: poll.
-    let metrics = '';
-    for (
-      let i = 0;
-      i < 100 && !/keyless_controller_deploys_total\{outcome="succeeded"\} [1-9]/.test(metrics);
-      i++
-    ) {
-      metrics = await (await fetch(`${controller.url}/metrics`)).text();
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // The counters move right after the status write that made the request Succeeded.
+    const metrics = await waitUntil('the deploy is counted', async () => {
+      const text = await (await fetch(`${controller.url}/metrics`)).text();
+      return /keyless_controller_deploys_total\{outcome="succeeded"\} [1-9]/.test(text) ? text : undefined;
+    });
     for (const name of [
       'keyless_controller_queue_depth',
       'keyless_controller_reconcile_duration_seconds_bucket',
