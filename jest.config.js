@@ -2,6 +2,7 @@
 
 // The chaos suite (test/chaos: 1,000-request burst, controller kills, failovers) needs minutes of
 // CPU; it runs only when asked for by path (npm run test:chaos), not in the default run.
+// test/cluster needs a real kube-apiserver: npm run test:cluster (jest.cluster.config.js).
 const chaosRequested = process.argv.some((arg) => arg.includes('test/chaos'));
 // The container run test needs rootful podman and a built image (npm run test:image); likewise.
 const containerRunRequested = process.argv.some((arg) => arg.includes('container-run'));
@@ -14,6 +15,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: [
     '/node_modules/',
+    '<rootDir>/test/cluster/',
     ...(chaosRequested ? [] : ['<rootDir>/test/chaos/']),
     ...(containerRunRequested ? [] : ['<rootDir>/test/ship/container-run']),
   ],

@@ -18,6 +18,8 @@ export interface ResourceDefinition {
   verbs: string[];
   /** Has a `/status` subresource: the main endpoint ignores status and vice versa, generation tracks spec. */
   hasStatus: boolean;
+  /** Has a `/scale` subresource (autoscaling/v1 Scale over `spec.replicas`). */
+  hasScale: boolean;
   /** The CRD that defines it (custom resources only). */
   crd?: Record<string, unknown>;
   /** OpenAPI v3 schema of this version (custom resources only). */
@@ -33,7 +35,14 @@ function builtin(
   version: string,
   kind: string,
   plural: string,
-  options: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; categories?: string[] } = {},
+  options: {
+    namespaced?: boolean;
+    shortNames?: string[];
+    hasStatus?: boolean;
+    hasScale?: boolean;
+    categories?: string[];
+    verbs?: string[];
+  } = {},
 ): ResourceDefinition {
   return {
     group,
@@ -45,8 +54,9 @@ function builtin(
     namespaced: options.namespaced ?? true,
     shortNames: options.shortNames ?? [],
     categories: options.categories ?? [],
-    verbs: ALL_VERBS,
+    verbs: options.verbs ?? ALL_VERBS,
     hasStatus: options.hasStatus ?? false,
+    hasScale: options.hasScale ?? false,
   };
 }
 
@@ -63,11 +73,13 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin('apps', 'v1', 'Deployment', 'deployments', {
     shortNames: ['deploy'],
     hasStatus: true,
+    hasScale: true,
     categories: ['all'],
   }),
   builtin('apps', 'v1', 'StatefulSet', 'statefulsets', {
     shortNames: ['sts'],
     hasStatus: true,
+    hasScale: true,
     categories: ['all'],
   }),
   builtin('apps', 'v1', 'DaemonSet', 'daemonsets', {
@@ -78,6 +90,7 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin('apps', 'v1', 'ReplicaSet', 'replicasets', {
     shortNames: ['rs'],
     hasStatus: true,
+    hasScale: true,
     categories: ['all'],
   }),
   builtin('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], hasStatus: true, categories: ['all'] }),
@@ -102,6 +115,32 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   }),
   builtin('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes', { hasStatus: true }),
   builtin('monitoring.coreos.com', 'v1', 'ServiceMonitor', 'servicemonitors'),
+  // Admission policies are stored and enforced (admission/validating-admission.ts).
+  builtin('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', {
+    namespaced: false,
+    hasStatus: true,
+    categories: ['api-extensions'],
+  }),
+  builtin(
+    'admissionregistration.k8s.io',
+    'v1',
+    'ValidatingAdmissionPolicyBinding',
+    'validatingadmissionpolicybindings',
+    { namespaced: false, categories: ['api-extensions'] },
+  ),
+  // Reviews are answered, never stored (admission/reviews.ts).
+  builtin('authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  builtin('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  builtin('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
 ];
 
 /** Looks resources up by group/version/plural and keeps the CRD-defined ones current. */
@@ -160,6 +199,8 @@ export class ResourceRegistry {
         categories: spec.names.categories ?? [],
         verbs: ALL_VERBS,
         hasStatus: version.subresources?.status !== undefined,
+        // A CRD's scale subresource (with its own replica paths) is not served.
+        hasScale: false,
         crd,
         schema: version.schema?.openAPIV3Schema,
         printerColumns: version.additionalPrinterColumns,

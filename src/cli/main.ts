@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../receiver/index.js';
+import { ConfigError } from '../settings/config-error.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
 import { approvalCommand } from './commands/approval-command.js';
 import { dispatchCommand } from './commands/dispatch-command.js';
@@ -26,8 +26,8 @@ Commands:
   dispatch     Ask a receiver to deploy an image, with the workflow's OIDC token (--wait follows it)
   run          Run the receiver and/or the controller in a cluster (run --receiver --controller)
   status       Show a DeployRequest (phase, conditions, images) through the kubeconfig
-  approve      Approve a DeployRequest that waits for approval
-  reject       Reject a DeployRequest that waits for approval
+  approve      Approve a DeployRequest that waits for approval, as your Kubernetes user
+  reject       Reject a DeployRequest that waits for approval, as your Kubernetes user
   github-app-manifest
                Print the GitHub App manifest (deployments:write, metadata:read, event deployment)
   help         Show help for a command: keyless-deploy help <command>

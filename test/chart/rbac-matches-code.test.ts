@@ -17,9 +17,11 @@ import type {
 } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { startHarness, type Harness } from '../e2e/harness.js';
+import { TERMINAL_PHASES } from '../../src/api/types.js';
+import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { CHART, helm } from '../support/helm.js';
+import { waitUntil } from '../support/wait-until.js';
 
 let h: Harness;
 let github: FakeGitHub;
@@ -76,6 +78,25 @@ function recording(kube: KubeClient, used: Set<string>, scoped = new Set<string>
   };
 }
 
+/**
+ * Wait until a request has ended in `phase`, or has been deleted by history collection (these
+ * controllers collect finished requests after 1 ms, so the end may be gone before it is seen).
+ */
+async function finishedOrCollected(namespace: string, name: string, phase: string): Promise<void> {
+  const seen = await waitUntil(
+    `${namespace}/${name} has ended (or been collected)`,
+    async () => {
+      const request = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
+      if (!request) return 'collected';
+      return request.status?.phase && TERMINAL_PHASES.includes(request.status.phase)
+        ? request.status.phase
+        : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
+  if (seen !== 'collected') expect(`${namespace}/${name} ${seen}`).toBe(`${namespace}/${name} ${phase}`);
+}
+
 /** The controller's grants in the rendered chart, as `group/resource verb` (and namespaced in `scoped`). */
 function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<string> {
   const result = helm([
@@ -100,7 +121,12 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
         d.toJS() as {
           kind: string;
           metadata: { name: string; namespace?: string };
-          rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+          rules?: Array<{
+            apiGroups: string[];
+            resources: string[];
+            verbs: string[];
+            resourceNames?: string[];
+          }>;
         },
     )
     .filter(
@@ -109,7 +135,10 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
     );
   const set = new Set<string>();
   for (const role of roles)
-    for (const rule of role.rules ?? [])
+    for (const rule of role.rules ?? []) {
+      // The only grant on cluster-scoped objects names them: no read of other admission policies.
+      if (rule.apiGroups.includes('admissionregistration.k8s.io'))
+        expect(rule.resourceNames).toEqual(['keyless-deploy-approvals']);
       for (const group of rule.apiGroups)
         for (const resource of rule.resources)
           for (const verb of rule.verbs) {
@@ -118,6 +147,7 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
               `${role.kind === 'Role' ? role.metadata.namespace : '*'} ${group}/${resource} ${verb}`,
             );
           }
+    }
   return set;
 }
 
@@ -154,9 +184,13 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       { progressDeadlineSeconds: 1 },
     );
     await h.manual('rbac', 'ok');
+    // A request that needs approval, so that the controller reads the approval admission objects.
+    await h.scenario('rbac-approval', { approval: { required: true } });
+    await h.manual('rbac-approval', 'gated');
+    await h.waitFor('rbac-approval', 'gated', ['WaitingForApproval'], 20_000);
     // A request from GitHub, so that the reporter writes its progress (status patch).
     expect((await h.dispatch('rbac', { target: 'web', image: 'ghcr.io/acme/web:1.5.0' })).status).toBe(202);
-    await h.waitFor('rbac', 'ok', ['Succeeded'], 20_000).catch(() => undefined);
+    await finishedOrCollected('rbac', 'ok', 'Succeeded');
     await h.manual('rbac', 'bad', { images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-3' }] });
     await h.manual('rbac', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
     for (const kind of ['StatefulSet', 'DaemonSet', 'CronJob'] as const) {
@@ -170,13 +204,15 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       });
     }
     // History deletes finished requests; wait until the flows have ended and been collected.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
-      await new Promise((r) => setTimeout(r, 100));
-    while (Date.now() < deadline && !used.has('batch/cronjobs patch'))
-      await new Promise((r) => setTimeout(r, 100));
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests/status patch'))
-      await new Promise((r) => setTimeout(r, 100));
+    for (const call of [
+      'keyless.dev/deployrequests delete',
+      'batch/cronjobs patch',
+      'keyless.dev/deployrequests/status patch',
+    ])
+      await waitUntil(`the controller has made the call ${call}`, () => used.has(call), {
+        timeoutMs: 20_000,
+        describe: () => [...used].sort(),
+      });
   } finally {
     await controller.stop();
   }
@@ -206,7 +242,7 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
     attestationKeys: keys,
     logger: silentLogger(),
     pollMs: 50,
-    namespaces: ['served'],
+    namespaces: ['served', 'served-approval'],
     leaderElection: {
       namespace: 'keyless-system',
       name: 'kd-controller',
@@ -217,23 +253,37 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
     },
     history: { ttlMs: 1, intervalMs: 100 },
   });
+  await h.scenario('served-approval', { approval: { required: true } });
   try {
     await h.manual('served', 'ok');
     await h.manual('served', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
-    await h.waitFor('served', 'denied', ['Denied'], 20_000).catch(() => undefined);
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
-      await new Promise((r) => setTimeout(r, 100));
+    await finishedOrCollected('served', 'denied', 'Denied');
+    await h.manual('served-approval', 'gated');
+    await h.waitFor('served-approval', 'gated', ['WaitingForApproval'], 20_000);
+    await waitUntil(
+      'history has deleted a finished request',
+      () => used.has('keyless.dev/deployrequests delete'),
+      {
+        timeoutMs: 20_000,
+        describe: () => [...used].sort(),
+      },
+    );
   } finally {
     await controller.stop();
   }
   // The request outside the served namespaces was never touched.
   const after = await h.kube.get<KubeObject>(RESOURCE_TYPES.deployRequests, 'not-served', 'ignored');
   expect(after?.metadata.resourceVersion).toBe(outside.metadata.resourceVersion);
-  expect([...scoped].filter((call) => call.startsWith('* ') || call.startsWith('not-served '))).toEqual([]);
+  // Cluster-wide: only reading the approval admission objects (cluster-scoped, by name).
+  const clusterWide = [
+    '* admissionregistration.k8s.io/validatingadmissionpolicies get',
+    '* admissionregistration.k8s.io/validatingadmissionpolicybindings get',
+  ];
+  expect([...scoped].filter((call) => call.startsWith('* ')).sort()).toEqual(clusterWide);
+  expect([...scoped].filter((call) => call.startsWith('not-served '))).toEqual([]);
   const rules = new Set<string>();
-  granted(['--set', 'namespaces={served}'], rules);
+  granted(['--set', 'namespaces={served,served-approval}'], rules);
   const notGranted = [...scoped].filter((call) => !rules.has(call)).sort();
   expect(notGranted).toEqual([]);
-  expect([...rules].filter((rule) => rule.startsWith('* '))).toEqual([]);
+  expect([...rules].filter((rule) => rule.startsWith('* ')).sort()).toEqual(clusterWide);
 }, 60_000);

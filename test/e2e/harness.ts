@@ -18,16 +18,22 @@ import {
   type ControllerOptions,
   type RunningController,
 } from '../../src/controller/controller-manager.js';
-import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
+import { isKubeError, type KubeClient, type KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { untilApprovalAdmissionInForce } from '../support/approval-admission.js';
+import { freshNamespace, realTestCluster } from '../support/test-cluster.js';
 
 export type Request = DeployRequest & KubeObject;
 
 export interface Harness {
   playground: Playground;
+  /** True under `npm run test:cluster`: a real kube-apiserver with real controllers and kwok. */
+  real: boolean;
   kube: KubeClient;
+  /** Path of a kubeconfig for the harness's cluster (what kubectl runs with). */
+  kubeconfig: string;
   controller(options?: Partial<ControllerOptions>): Promise<RunningController>;
   /** A namespace with a DeployPolicy `policy` and a Deployment `web` (image ghcr.io/acme/web:1.0.0). */
   scenario(
@@ -51,6 +57,14 @@ export interface Harness {
     annotations?: Record<string, string>,
   ): Promise<Request>;
   waitFor(namespace: string, name: string, phases: string[], timeoutMs?: number): Promise<Request>;
+  /**
+   * Wait until an (unrestricted) controller has handled everything that happened before the call,
+   * so that a negative assertion afterwards means something: a marker request is created in the
+   * namespace `settle` (no policy there: it is denied at once); informer events arrive in
+   * resourceVersion order, so once the marker is Denied every earlier event has been queued, and
+   * once both of the controller's queues are idle it has been handled.
+   */
+  settle(controller: RunningController): Promise<void>;
   images(namespace: string, kind?: string, name?: string): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -75,7 +89,11 @@ function workloadObject(
     kind === 'CronJob'
       ? { name: 'report', image: 'ghcr.io/acme/report:1.0.0' }
       : { name: 'web', image: 'ghcr.io/acme/web:1.0.0' };
-  const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } };
+  const template = {
+    metadata: { labels: { app: 'web' } },
+    // A Job's pods must not restart forever (a real API server refuses the default `Always`).
+    spec: { containers: [container], ...(kind === 'CronJob' ? { restartPolicy: 'OnFailure' } : {}) },
+  };
   if (kind === 'CronJob') {
     return {
       apiVersion: 'batch/v1',
@@ -102,10 +120,18 @@ function workloadObject(
  * between simulated replica steps (default 20 ms: quick rollouts).
  */
 export async function startHarness(
-  options: { github?: GitHubSettings; rolloutStepMs?: number } = {},
+  options: {
+    github?: GitHubSettings;
+    rolloutStepMs?: number;
+    /** A real cluster's admin kubeconfig; default: the run's (`npm run test:cluster`) or the embedded server. */
+    kubeconfigPath?: string;
+  } = {},
 ): Promise<Harness> {
+  const realPath = options.kubeconfigPath ?? realTestCluster()?.kubeconfigPath;
+  const real = realPath ? { kubeconfigPath: realPath } : undefined;
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
+    controlPlane: real ? { kubeconfigPath: real.kubeconfigPath } : 'embedded',
     demo: false,
     controller: false,
     rolloutStepMs: options.rolloutStepMs ?? 20,
@@ -115,10 +141,16 @@ export async function startHarness(
     rateLimitPerMinute: 0,
   });
   const kube = playground.kube;
+  // Approvals count on requests created after the playground's approval admission policy (a real
+  // API server enforces a new policy a moment after storing it: the controller's default 2 s).
+  const settleSeconds = real ? 2 : 0;
+  await untilApprovalAdmissionInForce(kube, settleSeconds);
   const attestationKeys = await parseAttestationPublicKeys(
     readFileSync(playground.attestationPublicKeyPath, 'utf8'),
   );
   const controllers: RunningController[] = [];
+  let markers = 0;
+  const namespaces: string[] = [];
   const mintToken = (claims: Record<string, string> = {}): Promise<string> =>
     playground.issuer.mint(
       {
@@ -130,26 +162,32 @@ export async function startHarness(
       },
       { audience: playground.info.audience },
     );
-  return {
+  const harness: Harness = {
     playground,
+    real: real !== undefined,
     kube,
+    kubeconfig: playground.info.kubeconfig,
     async controller(options = {}) {
       const controller = await startController({
         kube,
         attestationKeys,
         logger: silentLogger(),
         pollMs: 50,
+        approvalAdmissionSettleSeconds: settleSeconds,
         ...options,
       });
       controllers.push(controller);
       return controller;
     },
     async scenario(namespace, policy = {}, workload = {}) {
-      await kube.create(RESOURCE_TYPES.namespaces, {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: namespace },
-      });
+      if (real) await freshNamespace(kube, namespace);
+      else
+        await kube.create(RESOURCE_TYPES.namespaces, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+        });
+      namespaces.push(namespace);
       await kube.create(RESOURCE_TYPES.deployPolicies, {
         apiVersion: 'keyless.dev/v1alpha1',
         kind: 'DeployPolicy',
@@ -186,7 +224,7 @@ export async function startHarness(
         },
       } as Request);
     },
-    async waitFor(namespace, name, phases, timeoutMs = 15_000) {
+    async waitFor(namespace, name, phases, timeoutMs = real ? 60_000 : 15_000) {
       const deadline = Date.now() + timeoutMs;
       let last: Request | undefined;
       while (Date.now() < deadline) {
@@ -197,6 +235,26 @@ export async function startHarness(
       throw new Error(
         `${namespace}/${name} did not reach ${phases.join('|')}: phase ${last?.status?.phase} (${last?.status?.message})`,
       );
+    },
+    async settle(controller) {
+      if (!namespaces.includes('settle')) {
+        if (real) await freshNamespace(kube, 'settle');
+        else
+          await kube
+            .create(RESOURCE_TYPES.namespaces, {
+              apiVersion: 'v1',
+              kind: 'Namespace',
+              metadata: { name: 'settle' },
+            })
+            .catch((error: unknown) => {
+              if (!isKubeError(error, 409)) throw error;
+            });
+        namespaces.push('settle');
+      }
+      const name = `marker-${++markers}`;
+      await harness.manual('settle', name);
+      await harness.waitFor('settle', name, ['Denied']);
+      await controller.idle();
     },
     async images(namespace, kind = 'Deployment', name = 'web') {
       const type = workloadResourceType(kind as WorkloadKind);
@@ -211,7 +269,12 @@ export async function startHarness(
     },
     async close() {
       for (const controller of controllers) await controller.stop();
+      // A real cluster outlives the test: remove what it made (the embedded server goes away).
+      if (real)
+        for (const namespace of namespaces)
+          await kube.delete(RESOURCE_TYPES.namespaces, undefined, namespace);
       await playground.stop();
     },
   };
+  return harness;
 }
