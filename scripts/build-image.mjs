@@ -6,11 +6,11 @@
 // otherwise local stand-ins of the same layout assembled from Debian's packages and the npm `node`
 // package (scripts/image/stand-ins.mjs), announced loudly: such an image is for tests on this
 // machine, never for release. `--bases real|stand-in|auto` (or KEYLESS_IMAGE_BASES) chooses.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PODMAN_ROOT, ULIMIT_ARGS, podman, podmanProblem } from './image/podman.mjs';
+import { PODMAN_ROOT, ULIMIT_ARGS, podman, podmanGlobalArgs, podmanProblem } from './image/podman.mjs';
 import { ensureStandIns } from './image/stand-ins.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,7 +75,41 @@ function banner(lines) {
   console.log([rule, ...lines.map((line) => `* ${line}`), rule].join('\n'));
 }
 
-function main() {
+/** Run podman with its output shown as it comes (a build takes minutes) and kept for reading. */
+function streamed(args) {
+  return new Promise((resolve) => {
+    const child = spawn('podman', [...podmanGlobalArgs(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+    child.on('error', (error) => resolve({ status: null, output: `${output}\n${error.message}` }));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+/**
+ * With vfs every layer is a full copy, so each build leaves gigabytes behind. Keep the images of
+ * this build (its final image and every cached step, which the next build reuses) and the tagged
+ * ones (stand-ins); remove the untagged images of earlier builds, newest first so children go
+ * before their parents. Images a running build or container uses refuse removal and stay.
+ */
+function pruneEarlierBuilds(buildOutput) {
+  const kept = [...buildOutput.matchAll(/^--> (?:Using cache )?([0-9a-f]{11,64})$/gm)].map((m) => m[1]);
+  const listed = podman(['images', '--all', '--format', 'json']);
+  if (listed.status !== 0) return;
+  const stale = JSON.parse(listed.stdout)
+    .filter((image) => !(image.Names?.length > 0))
+    .filter((image) => !kept.some((id) => image.Id.startsWith(id)))
+    .sort((a, b) => b.Created - a.Created);
+  let removed = 0;
+  for (const image of stale) if (podman(['rmi', image.Id]).status === 0) removed += 1;
+  if (removed > 0) log(`removed ${removed} images of earlier builds (the layer cache of this one is kept)`);
+}
+
+async function main() {
   const options = parseArgs(process.argv.slice(2));
   const problem = podmanProblem();
   if (problem) fail(`cannot build: ${problem}`, 3);
@@ -129,30 +163,28 @@ function main() {
     log(`npm's CA bundle ${cafile} is passed to the build as the ca-certificates secret`);
   }
   log(`building ${tag} from ${bases.build} (build stages) and ${bases.runtime} (runtime)`);
-  const build = podman(
-    [
-      'build',
-      '--isolation',
-      'chroot',
-      '--layers',
-      '--pull=never',
-      ...ULIMIT_ARGS,
-      ...secrets,
-      '--build-arg',
-      `BUILD_IMAGE=${bases.build}`,
-      '--build-arg',
-      `RUNTIME_IMAGE=${bases.runtime}`,
-      '--label',
-      `dev.keyless-deploy.bases=${standIn ? 'stand-in' : 'real'}`,
-      '--tag',
-      tag,
-      '--file',
-      join(ROOT, 'Dockerfile'),
-      ROOT,
-    ],
-    { stdio: 'inherit', timeoutMs: 30 * 60_000 },
-  );
-  if (build.status !== 0) fail(`podman build failed (exit ${build.status ?? build.error})`);
+  const build = await streamed([
+    'build',
+    '--isolation',
+    'chroot',
+    '--layers',
+    '--pull=never',
+    ...ULIMIT_ARGS,
+    ...secrets,
+    '--build-arg',
+    `BUILD_IMAGE=${bases.build}`,
+    '--build-arg',
+    `RUNTIME_IMAGE=${bases.runtime}`,
+    '--label',
+    `dev.keyless-deploy.bases=${standIn ? 'stand-in' : 'real'}`,
+    '--tag',
+    tag,
+    '--file',
+    join(ROOT, 'Dockerfile'),
+    ROOT,
+  ]);
+  if (build.status !== 0) fail(`podman build failed (exit ${build.status})`);
+  pruneEarlierBuilds(build.output);
 
   const inspect = podman(['image', 'inspect', tag]);
   if (inspect.status !== 0) fail(`cannot inspect ${tag}: ${inspect.stderr}`);
@@ -181,4 +213,4 @@ function main() {
   );
 }
 
-main();
+await main();

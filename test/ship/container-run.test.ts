@@ -4,12 +4,13 @@
  * field by field (support/pod-spec-to-podman.ts refuses fields it cannot reproduce), in-cluster
  * configuration included: the ServiceAccount token (issued by the cluster), CA and namespace at
  * /var/run/secrets/kubernetes.io/serviceaccount, KUBERNETES_SERVICE_HOST/PORT. The cluster comes
- * from support/ship-cluster.ts (the one injectable place). Then: a dispatch to the containerised
+ * from support/ship-cluster.ts (the one injectable place): by default the real control plane, whose
+ * RBAC then holds the containers to the chart's Roles. Then: a dispatch to the containerised
  * receiver is deployed by the containerised controller; --version and --help work; nothing is
  * written outside the mounted directories; SIGTERM stops each within the grace period.
  *
- * Needs rootful podman (run by `npm run test:image`, which builds the image first; .ci/run runs it
- * where podman works). Not part of the default `npm run test:jest`.
+ * Needs rootful podman (run by `npm run test:image`, which builds the image and the control plane
+ * first; .ci/run runs it where podman works). Not part of the default `npm run test:jest`.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,8 @@ let issuer: LocalOidcIssuer;
 let admin: KubeClient;
 let rendered: Json[];
 const pods = new Map<Component, Pod>();
+/** Every pod container started, removed at the end even when start-up failed half-way. */
+const started: RunningContainer[] = [];
 
 function readRecord(): ImageRecord {
   try {
@@ -161,6 +164,7 @@ async function startPod(component: Component): Promise<Pod> {
     networkFlags: podNetworkFlags(cluster.serviceHost),
   });
   const container = runContainer(podName, translation.flags, record.id, translation.args);
+  started.push(container);
   const probe = translation.readinessProbe;
   if (!probe) throw new Error(`${component}: the chart gives no readiness probe`);
   const port = await container.hostPort(probe.containerPort);
@@ -264,7 +268,7 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  for (const running of pods.values()) running.container.remove();
+  for (const container of started) container.remove();
   await issuer?.close();
   await cluster?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -352,7 +356,7 @@ describe('the image, run as the chart runs it', () => {
     >(RESOURCE_TYPES.deployments, APP_NAMESPACE, 'web');
     expect(web?.spec.template.spec.containers.map((c) => c.image)).toEqual(['ghcr.io/acme/web:1.1.0']);
     // Both talked to the API server with the tokens issued to their own ServiceAccounts.
-    const users = cluster.authenticatedUsers?.();
+    const users = cluster.authenticatedUsers?.(NAMESPACE);
     if (users)
       expect([...users].sort()).toEqual([
         `system:serviceaccount:${NAMESPACE}:${RELEASE}-controller`,

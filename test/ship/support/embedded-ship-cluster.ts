@@ -1,5 +1,6 @@
 /**
- * The embedded API server as the container test's cluster, until the real control plane exists.
+ * The embedded API server as the container test's cluster, for machines without the real control
+ * plane (no Go to build it).
  *
  * In-cluster configuration cannot talk to the embedded server directly: client-node builds
  * `https://HOST:PORT` from KUBERNETES_SERVICE_HOST/PORT (plain HTTP only for ports 80, 8080 and
@@ -8,8 +9,8 @@
  * it that does what kube-apiserver's authentication does for ServiceAccount tokens: it accepts only
  * bearer tokens it issued to a ServiceAccount that exists, and records who made each request. What
  * it does NOT do is authorize: the chart's RBAC is not enforced here (`enforcesRbac: false`); it
- * is checked against the code by test/chart/rbac-matches-code.test.ts, and enforced only when this
- * test runs against the real control plane.
+ * is checked against the code by test/chart/rbac-matches-code.test.ts, and enforced when this test
+ * runs against the real control plane (the default).
  */
 import { randomBytes } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
@@ -94,7 +95,8 @@ export async function startEmbeddedShipCluster(workDir: string): Promise<ShipClu
       });
       return token;
     },
-    authenticatedUsers: () => users,
+    authenticatedUsers: (namespace) =>
+      new Set([...users].filter((user) => user.startsWith(`system:serviceaccount:${namespace}:`))),
     async close() {
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));

@@ -4,12 +4,14 @@
  * ServiceAccount's token and CA at /var/run/secrets/kubernetes.io/serviceaccount), so whatever
  * stands here must serve HTTPS with a CA, and issue ServiceAccount tokens.
  *
- * Implementations: `embedded` (now): the project's embedded API server behind an authenticating
- * TLS front (embedded-ship-cluster.ts says why). The real control plane (kube-apiserver on
- * loopback, tokens from TokenRequest) plugs in here as another entry of CLUSTERS; select one with
- * KEYLESS_SHIP_CLUSTER (default: the first entry).
+ * Implementations (KEYLESS_SHIP_CLUSTER selects one; default `real`):
+ * - `real`: the real control plane (real-ship-cluster.ts; kube-apiserver 1.36 on loopback with
+ *   RBAC, tokens from TokenRequest), built by `npm run cluster-tools` (needs Go).
+ * - `embedded`: the project's embedded API server behind an authenticating TLS front
+ *   (embedded-ship-cluster.ts says why), for machines without Go; it enforces no RBAC.
  */
 import { startEmbeddedShipCluster } from './embedded-ship-cluster.js';
+import { startRealShipCluster } from './real-ship-cluster.js';
 
 export interface ShipCluster {
   /** What this is, printed with the test's output. */
@@ -30,14 +32,15 @@ export interface ShipCluster {
   readonly adminKubeconfig: string;
   /** A token the API server issued to ServiceAccount `namespace/name` (TokenRequest). */
   issueServiceAccountToken(namespace: string, name: string, expirationSeconds: number): Promise<string>;
-  /** The ServiceAccounts whose tokens authenticated requests so far, when the cluster can tell. */
-  authenticatedUsers?(): Set<string>;
+  /** Users of ServiceAccounts of `namespace` that made requests (embedded) or writes (real) so far. */
+  authenticatedUsers?(namespace: string): Set<string>;
   close(): Promise<void>;
 }
 
 export type ShipClusterFactory = (workDir: string) => Promise<ShipCluster>;
 
 const CLUSTERS: Record<string, ShipClusterFactory> = {
+  real: startRealShipCluster,
   embedded: startEmbeddedShipCluster,
 };
 
