@@ -256,13 +256,13 @@ beforeAll(async () => {
   ]);
 
   for (const component of COMPONENTS) {
-    const started = Date.now();
+    const since = Date.now();
     const running = await startPod(component);
     pods.set(component, running);
     const probe = running.translation.readinessProbe as NonNullable<PodmanTranslation['readinessProbe']>;
     await waitForHttpOk(`http://127.0.0.1:${running.port}${probe.path}`, running.container, 120_000);
     summary.push(
-      `${component}: container ${running.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `${component}: container ${running.name} ready in ${((Date.now() - since) / 1000).toFixed(1)} s`,
     );
   }
 }, 420_000);
