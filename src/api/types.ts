@@ -165,8 +165,16 @@ export interface DeployRequestStatus {
   previousImages?: ContainerImage[];
   /** Workload generation produced by this request's patch (rollout is followed from here). */
   deployedGeneration?: number;
+  /** When the deploy started (kept when a rollback follows). */
   startedAt?: string;
+  /** When the rollback of a failed deploy started; its rollout timeout runs from here. */
+  rollbackStartedAt?: string;
   completedAt?: string;
+  /**
+   * Who asked, as the controller verified it: the GitHub repository of an attested request,
+   * `manual` for one applied by hand (source kubernetes), `unverified` for a forged claim. The SOURCE column.
+   */
+  requestedBy?: string;
   /** Until when a deploy window or freeze holds the request. */
   waitingUntil?: string;
   supersededBy?: string;

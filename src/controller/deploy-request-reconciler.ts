@@ -42,6 +42,11 @@ export const ROLLBACK_ANNOTATION = 'keyless.dev/rollback-of';
 
 type Request = DeployRequest & KubeObject;
 
+/** `status.requestedBy` of a request applied by hand (source kubernetes): Kubernetes does not say who. */
+export const REQUESTED_BY_MANUAL = 'manual';
+/** `status.requestedBy` of a request that claims GitHub identity without a valid attestation. */
+export const REQUESTED_BY_UNVERIFIED = 'unverified';
+
 /** Phases in which a request holds its workload. */
 const ACTIVE: readonly DeployPhase[] = ['Deploying', 'RollingBack'];
 /** Phases of requests that passed authorization and gates (they supersede older queued ones). */
@@ -201,8 +206,13 @@ export class DeployRequestReconciler {
   /** Step 1: GitHub identity counts only with a valid receiver attestation. */
   private async verifySource(run: Run): Promise<Step> {
     const source = run.request.spec.source;
-    if (source.type === 'kubernetes') return NEXT;
+    // Who asked, for the SOURCE column: only identity the controller has verified.
+    if (source.type === 'kubernetes') {
+      run.status.requestedBy = REQUESTED_BY_MANUAL;
+      return NEXT;
+    }
     const result = await verifyAttestation(run.request, this.deps.attestationKeys);
+    run.status.requestedBy = result.ok ? (source.github?.repository ?? '') : REQUESTED_BY_UNVERIFIED;
     if (!result.ok) {
       await this.finish(
         run,
@@ -430,6 +440,7 @@ export class DeployRequestReconciler {
       image: current.get(container) as string,
     }));
     run.status.startedAt = timestamp(this.now());
+    delete run.status.rollbackStartedAt;
     delete run.status.deployedGeneration;
     await this.transition(
       run,
@@ -513,7 +524,9 @@ export class DeployRequestReconciler {
     const rollingBack = run.status.phase === 'RollingBack';
     const state = rolloutState(workload, run.status.deployedGeneration ?? 1);
     const settings = rolloutSettings(run.policy as DeployPolicy);
-    const elapsedMs = this.now().getTime() - Date.parse(run.status.startedAt ?? timestamp(this.now()));
+    // A rollback's timeout runs from the rollback's own start; startedAt keeps the deploy's start.
+    const since = rollingBack ? (run.status.rollbackStartedAt ?? run.status.startedAt) : run.status.startedAt;
+    const elapsedMs = this.now().getTime() - Date.parse(since ?? timestamp(this.now()));
     const timedOut =
       state.state === 'progressing' && elapsedMs > settings.timeoutSeconds * 1000 * (rollingBack ? 2 : 1);
     if (state.state === 'available') {
@@ -576,7 +589,7 @@ export class DeployRequestReconciler {
     }
     // Write-ahead again: RollingBack with no deployedGeneration, then the rollback patch.
     delete run.status.deployedGeneration;
-    run.status.startedAt = timestamp(this.now());
+    run.status.rollbackStartedAt = timestamp(this.now());
     this.condition(run, CONDITION.deployed, 'False', reason, detail);
     await this.transition(
       run,

@@ -30,6 +30,7 @@ import {
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DEMO, demoClaims, demoDeployment, demoNamespace, demoPolicy } from './demo-objects.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from './oidc-issuer.js';
+import { lockStateDir } from './state-dir-lock.js';
 
 /** The audience playground tokens carry and its receiver requires. */
 export const PLAYGROUND_AUDIENCE = 'keyless-deploy-playground';
@@ -69,7 +70,8 @@ export interface PlaygroundInfo {
     namespace: string;
     deployment: string;
     container: string;
-    image: string;
+    /** An image the demo policy allows, other than the one the Deployment starts with. */
+    imageToDeploy: string;
     claims: Record<string, string>;
   };
 }
@@ -92,11 +94,13 @@ async function ensure(
   kube: KubeClient,
   type: (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES],
   object: KubeObject,
-): Promise<void> {
+): Promise<boolean> {
   try {
     await kube.create(type, object);
+    return true;
   } catch (error) {
     if (!isKubeError(error, 409)) throw error;
+    return false;
   }
 }
 
@@ -130,27 +134,33 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   const { logger } = options;
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // Before anything is written: a second playground on this dir stops here, naming the first.
+  const lock = lockStateDir(stateDir);
   const infoPath = join(stateDir, 'playground.json');
   rmSync(infoPath, { force: true });
 
-  const apiServer = await startEmbeddedApiServer({
-    port: options.apiServerPort ?? 0,
-    dataDir: join(stateDir, 'data'),
-    logger: logger.child({ component: 'apiserver' }),
-    workloads: { stepMs: options.rolloutStepMs ?? 250 },
-  });
-  const cleanups: Array<() => Promise<void>> = [() => apiServer.close()];
+  const cleanups: Array<() => Promise<void>> = [async () => lock.release()];
   try {
+    const apiServer = await startEmbeddedApiServer({
+      port: options.apiServerPort ?? 0,
+      dataDir: join(stateDir, 'data'),
+      logger: logger.child({ component: 'apiserver' }),
+      workloads: { stepMs: options.rolloutStepMs ?? 250 },
+    });
+    cleanups.unshift(() => apiServer.close());
     const kube = apiServer.kubeClient();
     const crds = await installCrds(kube);
     logger.info({ crds }, 'CRDs installed');
     if (options.demo !== false) {
-      await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace());
-      await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment());
-      await ensure(kube, RESOURCE_TYPES.deployPolicies, demoPolicy());
+      const created = [
+        await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace()),
+        await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment()),
+        await ensure(kube, RESOURCE_TYPES.deployPolicies, demoPolicy()),
+      ];
+      // Objects kept from an earlier run (DIR/data) are left as they are: they may have been edited.
       logger.info(
         { namespace: DEMO.namespace, deployment: DEMO.deployment, policy: DEMO.deployment },
-        'demo created',
+        created.every(Boolean) ? 'demo created' : created.some(Boolean) ? 'demo completed' : 'demo kept',
       );
     }
     const kubeconfigPath = join(stateDir, 'kubeconfig');
@@ -227,7 +237,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
               namespace: DEMO.namespace,
               deployment: DEMO.deployment,
               container: DEMO.container,
-              image: DEMO.nextImage,
+              imageToDeploy: DEMO.nextImage,
               claims: demoClaims(),
             },
           }
