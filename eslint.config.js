@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist-bench/',
       'bench-results/',
       'dist-smoke/',
+      '.test-build/',
       'node_modules/',
       '.tools/',
       'coverage/',

@@ -200,7 +200,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     });
     const receiver = await startReceiver(
       { listen: receiverConfig.listen },
-      { ...deps, github: gitHubWebhooks(options.github) },
+      // Status long polls look four times a second: the playground's rollouts take seconds.
+      { ...deps, pollIntervalMs: 250, github: gitHubWebhooks(options.github) },
     );
     cleanups.unshift(() => receiver.close());
 

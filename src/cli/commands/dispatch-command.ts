@@ -215,7 +215,13 @@ export async function runDispatch(
             ...(options.payload ? { 'content-type': 'application/json' } : {}),
           },
           ...(options.payload ? { body: JSON.stringify(options.payload) } : {}),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS + (options.waitSeconds ?? 0) * 1000),
+          // No exchange outlives --timeout (with a moment's grace for a long poll's answer).
+          signal: AbortSignal.timeout(
+            Math.max(
+              1000,
+              Math.min(REQUEST_TIMEOUT_MS + (options.waitSeconds ?? 0) * 1000, deadline - Date.now() + 2000),
+            ),
+          ),
         });
       } catch (error) {
         throw new Error(`cannot reach the receiver at ${target}: ${networkCause(error)}`);
