@@ -47,7 +47,9 @@ export function loadKubeConfig(options: KubeConnectionOptions = {}): KubeConfig 
     if (fromEnv.length > 0) {
       const missing = fromEnv.filter((file) => !existsSync(file));
       if (missing.length === fromEnv.length)
-        throw new KubeConfigError(`no kubeconfig found: KUBECONFIG names ${missing.join(', ')}, which do not exist`);
+        throw new KubeConfigError(
+          `no kubeconfig found: KUBECONFIG names ${missing.join(', ')}, which do not exist`,
+        );
       loadFile(config, fromEnv.find((file) => existsSync(file)) as string);
       for (const file of fromEnv.slice(1).filter((f) => existsSync(f))) {
         const more = new KubeConfig();

@@ -59,7 +59,8 @@ export function lockStateDir(stateDir: string, pid = process.pid): StateDirLock 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error;
       const owner = ownerOf(path);
-      if (owner !== undefined && owner !== pid && alive(owner)) throw new StateDirLockedError(stateDir, owner);
+      if (owner !== undefined && owner !== pid && alive(owner))
+        throw new StateDirLockedError(stateDir, owner);
       // Stale (its process is gone) or unreadable: take it over. A racing starter that removes
       // it first makes our exclusive create fail again, and the loop looks once more.
       rmSync(path, { force: true });

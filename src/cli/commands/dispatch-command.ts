@@ -233,7 +233,8 @@ export async function runDispatch(
       } catch {
         parsed = { message: text.slice(0, 200) };
       }
-      if (response.status !== 429 && response.status !== 503) return { status: response.status, body: parsed };
+      if (response.status !== 429 && response.status !== 503)
+        return { status: response.status, body: parsed };
       const pause = Math.min(
         MAX_RETRY_AFTER_S,
         retryAfterSeconds(response.headers.get('retry-after'), Date.now()) ?? Math.min(2 ** attempt, 30),
