@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, wr
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { startEmbeddedApiServer, type EmbeddedApiServer } from '../apiserver/embedded-api-server.js';
+import type { EmbeddedApiServer } from '../apiserver/embedded-api-server.js';
 import { generateAttestationKeyPair } from '../attestation/index.js';
 import { parseAttestationPublicKeys } from '../attestation/attestation-keys.js';
 import { startController, type RunningController } from '../controller/controller-manager.js';
@@ -30,6 +30,11 @@ import {
 import { startControlServer, type ControlServer } from './control-server.js';
 import { DEMO, demoClaims, demoDeployment, demoNamespace, demoPolicy } from './demo-objects.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from './oidc-issuer.js';
+import {
+  startPlaygroundCluster,
+  type ControlPlaneChoice,
+  type PlaygroundCluster,
+} from './playground-cluster.js';
 import { lockStateDir } from './state-dir-lock.js';
 
 /** The audience playground tokens carry and its receiver requires. */
@@ -42,7 +47,9 @@ export interface PlaygroundOptions {
   stateDir: string;
   /** Create the demo namespace, Deployment and DeployPolicy. Default true. */
   demo?: boolean;
-  /** API server port; 0 (any) by default. */
+  /** The API server: embedded (default), the local real control plane, or an existing cluster. */
+  controlPlane?: ControlPlaneChoice;
+  /** Embedded API server port; 0 (any) by default. */
   apiServerPort?: number;
   receiverPort?: number;
   /** More issuers the receiver trusts (e.g. a real GitHub issuer). */
@@ -60,6 +67,8 @@ export interface PlaygroundOptions {
 
 /** What playground.json says. */
 export interface PlaygroundInfo {
+  /** `embedded`, `real` (local kube-apiserver and controllers) or `external` (a given kubeconfig). */
+  controlPlane: PlaygroundCluster['kind'];
   apiServer: string;
   kubeconfig: string;
   receiver: string;
@@ -78,7 +87,10 @@ export interface PlaygroundInfo {
 
 export interface Playground {
   info: PlaygroundInfo;
-  apiServer: EmbeddedApiServer;
+  /** The API server the playground runs on. */
+  cluster: PlaygroundCluster;
+  /** The embedded API server (fault injection); throws for the other control planes. */
+  readonly apiServer: EmbeddedApiServer;
   issuer: LocalOidcIssuer;
   receiver: RunningReceiver;
   controller?: RunningController;
@@ -104,24 +116,51 @@ async function ensure(
   }
 }
 
-/** Install (or update) every CRD in a directory. */
+/**
+ * Install (or update) every CRD in a directory and wait until the API server serves them
+ * (`Established`). Several installers at once (parallel test workers on one cluster) are fine: a
+ * lost race to create or update is retried on the fresh object.
+ */
 export async function installCrds(kube: KubeClient, directory = CRDS_DIR): Promise<string[]> {
   const names: string[] = [];
+  const type = RESOURCE_TYPES.customResourceDefinitions;
   for (const file of readdirSync(directory)
     .filter((f) => f.endsWith('.yaml'))
     .sort()) {
     const crd = parseYaml(readFileSync(join(directory, file), 'utf8')) as KubeObject;
-    const type = RESOURCE_TYPES.customResourceDefinitions;
-    const existing = await kube.get(type, undefined, crd.metadata.name ?? '');
-    if (existing)
-      await kube.replace(type, {
-        ...crd,
-        metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion },
-      });
-    else await kube.create(type, crd);
-    names.push(crd.metadata.name ?? file);
+    const name = crd.metadata.name ?? file;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const existing = await kube.get(type, undefined, name);
+        if (existing)
+          await kube.replace(type, {
+            ...crd,
+            metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion },
+          });
+        else await kube.create(type, crd);
+        break;
+      } catch (error) {
+        if (!isKubeError(error, 409) || attempt >= 5) throw error;
+      }
+    }
+    names.push(name);
   }
+  for (const name of names) await waitEstablished(kube, name);
   return names;
+}
+
+/** Wait (up to 30 s) until a CRD's `Established` condition is True: only then are its objects served. */
+async function waitEstablished(kube: KubeClient, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const crd = await kube.get(RESOURCE_TYPES.customResourceDefinitions, undefined, name);
+    const conditions = (crd?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)
+      ?.conditions;
+    if (conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    if (Date.now() > deadline)
+      throw new Error(`CustomResourceDefinition ${name} is not Established after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function writePrivate(path: string, content: string): void {
@@ -141,14 +180,15 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
 
   const cleanups: Array<() => Promise<void>> = [async () => lock.release()];
   try {
-    const apiServer = await startEmbeddedApiServer({
-      port: options.apiServerPort ?? 0,
-      dataDir: join(stateDir, 'data'),
-      logger: logger.child({ component: 'apiserver' }),
-      workloads: { stepMs: options.rolloutStepMs ?? 250 },
+    const cluster = await startPlaygroundCluster({
+      choice: options.controlPlane ?? 'embedded',
+      stateDir,
+      logger,
+      apiServerPort: options.apiServerPort,
+      rolloutStepMs: options.rolloutStepMs,
     });
-    cleanups.unshift(() => apiServer.close());
-    const kube = apiServer.kubeClient();
+    cleanups.unshift(() => cluster.close());
+    const kube = cluster.kube;
     const crds = await installCrds(kube);
     logger.info({ crds }, 'CRDs installed');
     if (options.demo !== false) {
@@ -164,7 +204,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       );
     }
     const kubeconfigPath = join(stateDir, 'kubeconfig');
-    writePrivate(kubeconfigPath, apiServer.kubeconfig());
+    writePrivate(kubeconfigPath, cluster.kubeconfig);
 
     const issuer = await startLocalOidcIssuer({ defaultAudience: PLAYGROUND_AUDIENCE });
     cleanups.unshift(() => issuer.close());
@@ -190,7 +230,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       },
     );
     // Receiver and controller reach the API server over HTTP through client-node, as in a cluster.
-    const httpKube = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: apiServer.kubeconfig() }));
+    const httpKube = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: cluster.kubeconfig }));
     const receiverLogger = logger.child({ component: 'receiver' });
     const deps = await receiverDepsFromConfig(receiverConfig, {
       kube: httpKube,
@@ -226,7 +266,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     cleanups.unshift(() => control.close());
 
     const info: PlaygroundInfo = {
-      apiServer: apiServer.url,
+      controlPlane: cluster.kind,
+      apiServer: cluster.url,
       kubeconfig: kubeconfigPath,
       receiver: receiver.url,
       issuer: issuer.issuer,
@@ -248,7 +289,14 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     let stopped: Promise<void> | undefined;
     return {
       info,
-      apiServer,
+      cluster,
+      get apiServer(): EmbeddedApiServer {
+        if (!cluster.apiServer)
+          throw new Error(
+            `the playground runs on the ${cluster.kind} control plane, not the embedded API server`,
+          );
+        return cluster.apiServer;
+      },
       issuer,
       receiver,
       controller,

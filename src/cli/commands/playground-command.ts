@@ -2,17 +2,26 @@
 import { createLogger } from '../../observability/logger.js';
 import { GITHUB_SETTINGS, loadGitHubSettings } from '../../github/github-settings.js';
 import { startPlayground } from '../../playground/playground.js';
-import { EXIT, type CliIo } from '../cli-io.js';
+import { EXIT, UsageError, type CliIo } from '../cli-io.js';
 import { parseFlags } from '../parse-args.js';
 
 export const PLAYGROUND_HELP = `Usage: keyless-deploy playground [--state-dir DIR] [options]
 
-Runs a complete local playground with no cluster and no GitHub: an embedded Kubernetes API server
-(CRDs installed, simulated workload controllers), a local OIDC issuer that signs GitHub-shaped
-tokens, and the receiver trusting it. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM; objects are kept
-in DIR/data for the next start.
+Runs a complete local playground with no cluster and no GitHub: a Kubernetes API server with the
+CRDs installed, a demo namespace, Deployment and DeployPolicy, a local OIDC issuer that signs
+GitHub-shaped tokens, the receiver trusting it, and the controller. Stops cleanly on Ctrl-C (SIGINT)
+or SIGTERM; objects are kept in DIR for the next start.
+
+The API server is, with --control-plane:
+  embedded   (default) the project's own API server in this process, with simulated Deployment,
+             StatefulSet, DaemonSet and CronJob controllers. Starts in a second; needs nothing else.
+  real       a real Kubernetes control plane as local processes: etcd, kube-apiserver,
+             kube-controller-manager, kube-scheduler and kwok (fake Nodes: Pods become Running and
+             Ready, except images whose tag starts with "fail"). Build it first with
+             \`npm run cluster-tools\` (Go >= 1.26; several minutes the first time). Needs openssl.
 
 Options:
+  --control-plane KIND   embedded (default) or real
   --state-dir DIR        Where kubeconfig, playground.json and data go (default .playground)
   --no-demo              Do not create the demo namespace, Deployment and DeployPolicy
   --api-server-port N    Port of the embedded API server (default: any free port)
@@ -44,6 +53,7 @@ function port(value: string | boolean | string[] | undefined, flag: string): num
 /** Run the playground command. */
 export async function playgroundCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, {
+    'control-plane': { type: 'string' },
     'state-dir': { type: 'string' },
     'no-demo': { type: 'boolean' },
     'api-server-port': { type: 'string' },
@@ -57,6 +67,11 @@ export async function playgroundCommand(args: string[], io: CliIo): Promise<numb
     return EXIT.ok;
   }
   const stateDir = (values['state-dir'] as string | undefined) ?? '.playground';
+  const controlPlane = (values['control-plane'] as string | undefined) ?? 'embedded';
+  if (controlPlane !== 'embedded' && controlPlane !== 'real')
+    throw new UsageError(`--control-plane must be embedded or real, not ${JSON.stringify(controlPlane)}`);
+  if (controlPlane === 'real' && values['api-server-port'] !== undefined)
+    throw new UsageError('--api-server-port applies to the embedded API server only');
   const logger = createLogger({ name: 'playground', level: io.env.KEYLESS_LOG_LEVEL ?? 'info' });
   const trust = (values['trust-issuer'] as string[] | undefined) ?? [];
   for (const issuer of trust) {
@@ -64,6 +79,7 @@ export async function playgroundCommand(args: string[], io: CliIo): Promise<numb
   }
   const playground = await startPlayground({
     stateDir,
+    controlPlane,
     demo: values['no-demo'] !== true,
     apiServerPort: port(values['api-server-port'], 'api-server-port'),
     receiverPort: port(values['receiver-port'], 'receiver-port'),
@@ -77,7 +93,7 @@ export async function playgroundCommand(args: string[], io: CliIo): Promise<numb
   io.stderr(
     [
       '',
-      'keyless-deploy playground is running.',
+      `keyless-deploy playground is running (${info.controlPlane} control plane).`,
       `  API server  ${info.apiServer}`,
       `  receiver    ${info.receiver}`,
       `  issuer      ${info.issuer} (audience ${info.audience})`,
