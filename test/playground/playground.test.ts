@@ -56,7 +56,7 @@ describe('keyless-deploy playground', () => {
     for (const file of ['kubeconfig', 'attestation-key.pem', 'control-secret']) {
       expect(statSync(join(stateDir, file)).mode & 0o077).toBe(0);
     }
-    expect(io.err()).toContain('keyless-deploy playground is running.');
+    expect(io.err()).toContain('keyless-deploy playground is running (embedded control plane).');
   });
 
   test('token -> POST /v1/dispatch -> a DeployRequest kubectl shows, with verified claims and attestation', async () => {
