@@ -8,7 +8,6 @@ export default tseslint.config(
       'dist-bench/',
       'bench-results/',
       'dist-smoke/',
-      '.test-build/',
       'node_modules/',
       '.tools/',
       'coverage/',

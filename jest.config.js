@@ -2,6 +2,7 @@
 
 // The chaos suite (test/chaos: 1,000-request burst, controller kills, failovers) needs minutes of
 // CPU; it runs only when asked for by path (npm run test:chaos), not in the default run.
+// test/cluster needs a real kube-apiserver: npm run test:cluster (jest.cluster.config.js).
 const chaosRequested = process.argv.some((arg) => arg.includes('test/chaos'));
 
 export default {
@@ -10,7 +11,11 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', ...(chaosRequested ? [] : ['<rootDir>/test/chaos/'])],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/cluster/',
+    ...(chaosRequested ? [] : ['<rootDir>/test/chaos/']),
+  ],
   testTimeout: 30000,
   // Every installation-token request of the suite is recorded and audited at the end.
   globalSetup: '<rootDir>/test/support/token-audit-setup.mjs',

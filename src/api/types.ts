@@ -246,7 +246,11 @@ export interface DeployFreeze {
 
 export interface PolicyApproval {
   required: boolean;
-  /** When set, only these users may approve (the `keyless.dev/approved-by` annotation value). */
+  /**
+   * Who may approve or reject: Kubernetes user names, and groups written `group:NAME`. Absent or
+   * empty: any user who may update DeployRequests. The names are the API server's authenticated
+   * users, bound to the annotations by the shipped ValidatingAdmissionPolicy (docs/policy.md).
+   */
   approvers?: string[];
 }
 
@@ -294,10 +298,17 @@ export interface DeployPolicy {
 
 /** Annotations and labels this project reads or writes. */
 export const ANNOTATIONS = {
-  /** On a DeployRequest: who approved it (set by someone allowed to update DeployRequests). */
+  /**
+   * On a DeployRequest: the Kubernetes user who approved it. The shipped admission policy admits
+   * a write that sets or changes it only when the value is the writer's own user name.
+   */
   approvedBy: 'keyless.dev/approved-by',
-  /** On a DeployRequest: who rejected it. */
+  /** On a DeployRequest: the approver's group that made them an approver (admission: one of the writer's groups). */
+  approvedByGroup: 'keyless.dev/approved-by-group',
+  /** On a DeployRequest: the Kubernetes user who rejected it (same admission rule as approvedBy). */
   rejectedBy: 'keyless.dev/rejected-by',
+  /** On a DeployRequest: the rejecter's group that made them an approver. */
+  rejectedByGroup: 'keyless.dev/rejected-by-group',
   /** On a workload: the DeployRequest (namespace/name) that last set its images. */
   deployRequest: 'keyless.dev/deploy-request',
 } as const;

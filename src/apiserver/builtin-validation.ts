@@ -4,6 +4,7 @@
  * container names and images, replica counts) and documents the rest as a known difference.
  */
 import type { ResourceDefinition } from './resource-registry.js';
+import { defaultAdmissionObject, validateAdmissionObject } from './admission/admission-objects.js';
 import type { StatusCause } from './status-error.js';
 
 type Json = Record<string, unknown>;
@@ -36,6 +37,7 @@ function at(object: Json, path: string[]): unknown {
 
 /** Fill in the defaults the real API server sets on workloads (those kubectl and the controller read). */
 export function defaultBuiltin(resource: ResourceDefinition, object: Json): void {
+  defaultAdmissionObject(resource, object);
   if (resource.group !== 'apps' || !['Deployment', 'StatefulSet'].includes(resource.kind)) return;
   const spec = object.spec as Json | undefined;
   if (!spec || typeof spec !== 'object') return;
@@ -50,7 +52,7 @@ export function defaultBuiltin(resource: ResourceDefinition, object: Json): void
 
 /** Field causes for a built-in object (empty when valid). */
 export function validateBuiltin(resource: ResourceDefinition, object: Json): StatusCause[] {
-  const causes: StatusCause[] = [];
+  const causes: StatusCause[] = [...validateAdmissionObject(resource, object)];
   const path = podSpecPath(resource.kind);
   if (path && ['apps', 'batch', ''].includes(resource.group)) {
     if (resource.kind !== 'Pod' && (object.spec === undefined || typeof object.spec !== 'object')) {

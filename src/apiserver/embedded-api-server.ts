@@ -15,6 +15,7 @@ import { loadSnapshot, saveSnapshot } from './persistence.js';
 import { ResourceRegistry } from './resource-registry.js';
 import { ResourceService, resourceKey } from './resource-service.js';
 import { createStoreKubeClient } from './store-kube-client.js';
+import { createValidatingAdmission } from './admission/validating-admission.js';
 import { WorkloadSimulator, type WorkloadSimulatorOptions } from './workloads/workload-simulator.js';
 
 export interface EmbeddedApiServerOptions {
@@ -75,7 +76,16 @@ export async function startEmbeddedApiServer(
         registry.registerCrd(crd);
     }
   }
-  const service = new ResourceService(store, registry);
+  const admissionKey = (plural: string): string => `admissionregistration.k8s.io/${plural}`;
+  const service = new ResourceService(
+    store,
+    registry,
+    undefined,
+    createValidatingAdmission({
+      policies: () => store.list(admissionKey('validatingadmissionpolicies')),
+      bindings: () => store.list(admissionKey('validatingadmissionpolicybindings')),
+    }),
+  );
   const faults = new FaultInjector();
   const watches = new Set<ServerResponse>();
   const server: Server = createServer(

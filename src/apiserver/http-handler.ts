@@ -27,6 +27,8 @@ import {
   unsupportedMediaType,
 } from './status-error.js';
 import { toTable, type IncludeObject } from './table.js';
+import { answerReview, isReview } from './admission/reviews.js';
+import { userFromHeaders, type UserInfo } from './admission/user-info.js';
 
 /** Largest request body accepted (the real server's limit is 3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -185,7 +187,7 @@ function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;
 }
 
-function writeOptions(query: URLSearchParams): WriteOptions {
+function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
   const validation = query.get('fieldValidation');
   if (validation && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
     throw badRequest(`fieldValidation "${validation}" is not supported: must be one of Strict, Warn, Ignore`);
@@ -198,6 +200,7 @@ function writeOptions(query: URLSearchParams): WriteOptions {
     fieldManager: query.get('fieldManager') ?? undefined,
     fieldValidation: (validation as WriteOptions['fieldValidation']) ?? undefined,
     force: force === 'true',
+    user,
   };
 }
 
@@ -242,6 +245,8 @@ export function createHttpHandler(
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    // Who the request is (impersonation headers are checked on every request, reads included).
+    const user = userFromHeaders(request.headersDistinct);
     const latency = faults.latency();
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (await handleNonResource(url.pathname, response)) return;
@@ -267,6 +272,7 @@ export function createHttpHandler(
     const query = url.searchParams;
     const watch = path.legacyWatch || query.get('watch') === 'true' || query.get('watch') === '1';
     const verb = verbOf(method, path, watch);
+    if (!resource.verbs.includes(verb)) throw methodNotAllowed(method);
     const injected = faults.errorFor(verb, resource.plural);
     if (injected !== undefined) throw injectedError(injected);
     const scope: Scope = {
@@ -312,18 +318,30 @@ export function createHttpHandler(
           includeObject,
         );
       case 'create': {
+        if (isReview(resource) && isProtobuf(request)) {
+          await readBody(request);
+          return send(response, 201, answerReview(resource, undefined, user));
+        }
         requireJson(request);
-        const result = service.create(scope, parseJson(await readBody(request)), writeOptions(query));
+        if (isReview(resource)) {
+          const answer = answerReview(
+            resource,
+            parseJson(await readBody(request)),
+            userFromHeaders(request.headersDistinct),
+          );
+          return send(response, 201, answer);
+        }
+        const result = service.create(scope, parseJson(await readBody(request)), writeOptions(query, user));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
         requireJson(request);
-        const result = service.update(scope, parseJson(await readBody(request)), writeOptions(query));
+        const result = service.update(scope, parseJson(await readBody(request)), writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
-        const result = service.patch(scope, patchType, await readBody(request), writeOptions(query));
+        const result = service.patch(scope, patchType, await readBody(request), writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {
@@ -333,7 +351,11 @@ export function createHttpHandler(
         const dryRun =
           query.getAll('dryRun').includes('All') ||
           (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
-        const object = service.delete(scope, { dryRun, preconditions });
+        const object = service.delete(scope, {
+          dryRun,
+          preconditions,
+          user,
+        });
         return send(response, 200, object);
       }
     }
@@ -458,6 +480,11 @@ export function createHttpHandler(
   return (request, response) => {
     handle(request, response).catch((error: unknown) => sendError(response, error, logger));
   };
+}
+
+function isProtobuf(request: IncomingMessage): boolean {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/vnd.kubernetes.protobuf';
 }
 
 function requireJson(request: IncomingMessage): void {

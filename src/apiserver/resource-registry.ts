@@ -33,7 +33,13 @@ function builtin(
   version: string,
   kind: string,
   plural: string,
-  options: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; categories?: string[] } = {},
+  options: {
+    namespaced?: boolean;
+    shortNames?: string[];
+    hasStatus?: boolean;
+    categories?: string[];
+    verbs?: string[];
+  } = {},
 ): ResourceDefinition {
   return {
     group,
@@ -45,7 +51,7 @@ function builtin(
     namespaced: options.namespaced ?? true,
     shortNames: options.shortNames ?? [],
     categories: options.categories ?? [],
-    verbs: ALL_VERBS,
+    verbs: options.verbs ?? ALL_VERBS,
     hasStatus: options.hasStatus ?? false,
   };
 }
@@ -102,6 +108,32 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   }),
   builtin('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes', { hasStatus: true }),
   builtin('monitoring.coreos.com', 'v1', 'ServiceMonitor', 'servicemonitors'),
+  // Admission policies are stored and enforced (admission/validating-admission.ts).
+  builtin('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', {
+    namespaced: false,
+    hasStatus: true,
+    categories: ['api-extensions'],
+  }),
+  builtin(
+    'admissionregistration.k8s.io',
+    'v1',
+    'ValidatingAdmissionPolicyBinding',
+    'validatingadmissionpolicybindings',
+    { namespaced: false, categories: ['api-extensions'] },
+  ),
+  // Reviews are answered, never stored (admission/reviews.ts).
+  builtin('authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  builtin('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  builtin('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
 ];
 
 /** Looks resources up by group/version/plural and keeps the CRD-defined ones current. */

@@ -30,6 +30,8 @@ import {
   PatchError,
 } from './patch/index.js';
 import { prepareCustomResource, validateCrdDefinition } from './schema/index.js';
+import { PLAYGROUND_ADMIN, type UserInfo } from './admission/user-info.js';
+import type { Admission } from './admission/validating-admission.js';
 
 /** Where a request points. */
 export interface Scope {
@@ -44,6 +46,8 @@ export interface WriteOptions {
   fieldManager?: string;
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   force?: boolean;
+  /** Who writes (admission policies see it as `request.userInfo`); default the playground's admin. */
+  user?: UserInfo;
 }
 
 /** The outcome of a write: the object and any warnings for `Warning` headers. */
@@ -103,6 +107,8 @@ export class ResourceService {
     private readonly store: ObjectStore,
     private readonly registry: ResourceRegistry,
     private readonly now: () => Date = () => new Date(),
+    /** Validating admission, run after schema validation and before anything is stored or deleted. */
+    private readonly admission?: Admission,
   ) {}
 
   /** The newest resourceVersion (for bookmarks). */
@@ -217,6 +223,7 @@ export class ResourceService {
     if (resource.hasStatus && !resource.crd && resource.kind !== 'Namespace') object.status = {};
     const warnings = this.validateAndDefault(resource, object, undefined, options);
     this.postCreateHooks(resource, object);
+    warnings.push(...this.admit('CREATE', scope, object, undefined, options));
     if (options.dryRun)
       return { object: this.present(resource, object as StoredObject), warnings, created: true };
     const stored = this.store.put(resourceKey(resource), key, object as StoredObject);
@@ -327,7 +334,11 @@ export class ResourceService {
   /** DELETE: removes, or marks for deletion while finalizers remain. */
   delete(
     scope: Scope,
-    options: { dryRun?: boolean; preconditions?: { uid?: string; resourceVersion?: string } } = {},
+    options: {
+      dryRun?: boolean;
+      preconditions?: { uid?: string; resourceVersion?: string };
+      user?: UserInfo;
+    } = {},
   ): StoredObject {
     const resource = scope.resource;
     const name = this.nameOf(scope);
@@ -342,6 +353,7 @@ export class ResourceService {
       throw conflict(this.target(resource, name));
     }
     const finalizers = (old.metadata.finalizers as string[] | undefined) ?? [];
+    this.admit('DELETE', scope, undefined, old, options);
     if (options.dryRun) return this.present(resource, old);
     if (finalizers.length > 0) {
       if (old.metadata.deletionTimestamp) return this.present(resource, old);
@@ -399,6 +411,7 @@ export class ResourceService {
     if (next.apiVersion === undefined) next.apiVersion = apiVersionOf(resource);
     if (next.kind === undefined) next.kind = resource.kind;
     const warnings = this.validateAndDefault(resource, next, old, options);
+    warnings.push(...this.admit('UPDATE', scope, next, old, options));
     if (
       scope.subresource !== 'status' &&
       !isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus))
@@ -422,6 +435,34 @@ export class ResourceService {
     const stored = this.store.put(resourceKey(resource), key, next as StoredObject);
     this.afterWrite(resource, stored);
     return { object: this.present(resource, stored), warnings };
+  }
+
+  /** Run validating admission for a write; returns its warnings, throws its refusal. */
+  private admit(
+    operation: 'CREATE' | 'UPDATE' | 'DELETE',
+    scope: Scope,
+    object: Record<string, unknown> | undefined,
+    old: StoredObject | undefined,
+    options: { dryRun?: boolean; user?: UserInfo },
+  ): string[] {
+    if (!this.admission) return [];
+    const { resource } = scope;
+    const metadata = (object ?? old)?.metadata as Record<string, unknown> | undefined;
+    const namespace = resource.namespaced ? (metadata?.namespace as string | undefined) : undefined;
+    const namespaces = this.registry.find('', 'v1', 'namespaces') as ResourceDefinition;
+    const namespaceObject = namespace ? this.store.peek(resourceKey(namespaces), namespace) : undefined;
+    return this.admission({
+      operation,
+      resource,
+      subresource: scope.subresource,
+      namespace,
+      name: String(metadata?.name ?? ''),
+      object: object ? this.present(resource, object) : undefined,
+      oldObject: old ? this.present(resource, old) : undefined,
+      namespaceObject: namespaceObject ? this.present(namespaces, namespaceObject) : undefined,
+      user: options.user ?? PLAYGROUND_ADMIN,
+      dryRun: options.dryRun ?? false,
+    });
   }
 
   private withoutRv(object: Record<string, unknown>): Record<string, unknown> {

@@ -5,7 +5,8 @@
 
 /** One `details.causes` entry of a Status (a field-level problem). */
 export interface StatusCause {
-  reason: string;
+  /** Absent for causes that are not about a field (an admission policy's refusal). */
+  reason?: string;
   message: string;
   field?: string;
 }

@@ -244,6 +244,9 @@ export function toTable(
   const rows = objects.map((object) => ({
     cells: columns.map((c) => {
       const value = c.value(object, now);
+      // A custom resource's column with nothing at its JSONPath is null in a real server's Table
+      // (kubectl prints it blank); the built-in printers write <none>.
+      if (resource.crd && (value === undefined || value === null)) return null;
       return value === undefined || value === null || value === ''
         ? c.name === 'Name'
           ? ''

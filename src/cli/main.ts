@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfigError } from '../kube/load-kube-config.js';
+import { KubeConfigNotFoundError } from '../kube/load-kube-config.js';
 import { ConfigError } from '../receiver/index.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
 import { approvalCommand } from './commands/approval-command.js';
@@ -27,8 +27,8 @@ Commands:
   dispatch     Ask a receiver to deploy an image, with the workflow's OIDC token (--wait follows it)
   run          Run the receiver and/or the controller in a cluster (run --receiver --controller)
   status       Show a DeployRequest (phase, conditions, images) through the kubeconfig
-  approve      Approve a DeployRequest that waits for approval
-  reject       Reject a DeployRequest that waits for approval
+  approve      Approve a DeployRequest that waits for approval, as your Kubernetes user
+  reject       Reject a DeployRequest that waits for approval, as your Kubernetes user
   github-app-manifest
                Print the GitHub App manifest (deployments:write, metadata:read, event deployment)
   help         Show help for a command: keyless-deploy help <command>
@@ -102,7 +102,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (!run) throw new UsageError(`unknown command "${command}"`);
     return await run(args, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof KubeConfigError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof KubeConfigNotFoundError
+    ) {
       const known = command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined;
       const usage = error instanceof UsageError ? await usageLine(known) : '';
       io.stderr(

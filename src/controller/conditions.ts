@@ -23,6 +23,10 @@ export const REASON = {
   policyDenied: 'PolicyDenied',
   policyAllowed: 'PolicyAllowed',
   waitingForApproval: 'WaitingForApproval',
+  /** Approval is required, but the admission policy that vouches for approvers is not in force. */
+  approvalNotVerifiable: 'ApprovalNotVerifiable',
+  /** An approval or rejection was written by someone who is not an approver. */
+  notAnApprover: 'NotAnApprover',
   approved: 'Approved',
   approvalNotRequired: 'ApprovalNotRequired',
   rejected: 'Rejected',

@@ -68,6 +68,8 @@ export interface ControllerOptions {
   };
   /** Tests only: called after each status write (to stop the controller at every step). */
   afterStatusWrite?: ReconcilerDeps['afterStatusWrite'];
+  /** See {@link ReconcilerDeps.approvalAdmissionSettleSeconds}. Default 2. */
+  approvalAdmissionSettleSeconds?: number;
 }
 
 export interface RunningController {
@@ -175,6 +177,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       namespaces,
       policies: (namespace) => policies.list(namespace) as unknown as DeployPolicy[],
       afterStatusWrite: options.afterStatusWrite,
+      approvalAdmissionSettleSeconds: options.approvalAdmissionSettleSeconds,
     });
     queue = new WorkQueue((key) => reconciler.reconcile(key), {
       concurrency: options.concurrency ?? 4,

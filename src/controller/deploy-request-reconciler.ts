@@ -23,11 +23,17 @@ import { RESOURCE_TYPES, workloadResourceType } from '../kube/resource-types.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
+  APPROVAL_ADMISSION_NAME,
+  approvalAdmissionProblem,
+  describeApprover,
+  describeApprovers,
   describeDenial,
   evaluateApproval,
   evaluatePolicies,
   evaluateSchedule,
   rolloutSettings,
+  type AdmissionObject,
+  type ApprovalDecision,
 } from '../policy/index.js';
 import { CONDITION, REASON, setCondition } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -79,7 +85,16 @@ export interface ReconcilerDeps {
   namespaces?: readonly string[];
   /** Called after each status write (tests stop the controller here to prove crash safety). */
   afterStatusWrite?: (request: Request) => Promise<void> | void;
+  /**
+   * Seconds a request must be younger than the approval admission policy for its approvals to
+   * count (a real API server enforces a new policy only once its informer has it). Default 2;
+   * the playground, whose API server enforces a policy from the write that creates it, uses 0.
+   */
+  approvalAdmissionSettleSeconds?: number;
 }
+
+/** How often a request whose approvals cannot be verified looks at the admission policy again. */
+const ADMISSION_RECHECK_MS = 60_000;
 
 /** True when two versions of a request differ in `status.github` at most. */
 function onlyGitHubReportChanged(before: Request, after: Request): boolean {
@@ -160,6 +175,26 @@ function comesFirst(a: Request, b: Request): boolean {
   const key = (r: Request): string =>
     `${r.metadata.creationTimestamp ?? ''}/${r.metadata.namespace ?? ''}/${r.metadata.name ?? ''}`;
   return key(a) < key(b);
+}
+
+/** The controller lacks RBAC to read the admission objects: approvals cannot count, and it says why. */
+class ForbiddenRead extends Error {}
+
+/** The message of a request waiting for its first approval. */
+function waitingMessage(policy: DeployPolicy, request: Request): string {
+  return `waiting for approval by ${describeApprovers(policy.spec.approval?.approvers)} (keyless-deploy approve ${request.metadata.name} -n ${request.metadata.namespace})`;
+}
+
+/** The message of a request whose approval or rejection was written by someone who is not an approver. */
+function notApproverMessage(
+  policy: DeployPolicy,
+  approval: Extract<ApprovalDecision, { state: 'waitingForApproval' }>,
+): string {
+  const who = [...new Set(approval.ignored.map((ignored) => describeApprover(ignored.by)))];
+  const what = approval.ignored
+    .map((ignored) => `the ${ignored.decision} by ${describeApprover(ignored.by)}`)
+    .join(' and ');
+  return `waiting for approval: ${who.join(' and ')} ${who.length > 1 ? 'are not approvers' : 'is not an approver'} of DeployPolicy ${policy.metadata.name} (approvers: ${describeApprovers(policy.spec.approval?.approvers)}), so ${what} ${approval.ignored.length > 1 ? 'do' : 'does'} not count`;
 }
 
 /** Reconciles one DeployRequest at a time (the queue guarantees one in flight per key). */
@@ -316,27 +351,56 @@ export class DeployRequestReconciler {
   private async gates(run: Run): Promise<Step> {
     if (ACTIVE.includes(run.status.phase as DeployPhase)) return NEXT;
     const policy = run.policy as DeployPolicy;
-    const approval = evaluateApproval(policy, run.request.metadata.annotations);
+    const approval = evaluateApproval(
+      policy,
+      run.request.metadata.annotations,
+      policy.spec.approval?.required ? await this.approvalAdmission(run.request) : undefined,
+    );
     if (approval.state === 'rejected') {
-      run.status.rejectedBy = approval.by;
-      await this.finish(run, 'Rejected', CONDITION.approved, REASON.rejected, `rejected by ${approval.by}`);
+      run.status.rejectedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
+      await this.finish(
+        run,
+        'Rejected',
+        CONDITION.approved,
+        REASON.rejected,
+        `rejected by ${describeApprover(approval.by)}`,
+      );
       return stop();
     }
-    if (approval.state === 'waitingForApproval') {
+    if (approval.state === 'unverifiable') {
       await this.transition(
         run,
         'WaitingForApproval',
         CONDITION.approved,
         'False',
-        REASON.waitingForApproval,
-        `waiting for approval (annotate ${ANNOTATIONS.approvedBy}=NAME or run keyless-deploy approve)`,
-        'Normal',
+        REASON.approvalNotVerifiable,
+        `waiting for approval, but no approval or rejection counts: ${approval.reason}`,
+        'Warning',
+      );
+      return stop(ADMISSION_RECHECK_MS);
+    }
+    if (approval.state === 'waitingForApproval') {
+      const ignoring = approval.ignored.length > 0;
+      await this.transition(
+        run,
+        'WaitingForApproval',
+        CONDITION.approved,
+        'False',
+        ignoring ? REASON.notAnApprover : REASON.waitingForApproval,
+        ignoring ? notApproverMessage(policy, approval) : waitingMessage(policy, run.request),
+        ignoring ? 'Warning' : 'Normal',
       );
       return stop();
     }
     if (approval.state === 'approved') {
-      run.status.approvedBy = approval.by;
-      this.condition(run, CONDITION.approved, 'True', REASON.approved, `approved by ${approval.by}`);
+      run.status.approvedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
+      this.condition(
+        run,
+        CONDITION.approved,
+        'True',
+        REASON.approved,
+        `approved by ${describeApprover(approval.by)}`,
+      );
     }
     const schedule = evaluateSchedule(policy, this.now());
     if (!schedule.open) {
@@ -611,6 +675,42 @@ export class DeployRequestReconciler {
     );
     const step = await this.deploy(run);
     return step.next ? stop(this.pollMs) : step;
+  }
+
+  /**
+   * Why approval annotations cannot be attributed to their writers (the admission policy and its
+   * binding missing, changed, unreadable, or younger than the request), or undefined when they can.
+   */
+  private async approvalAdmission(request: Request): Promise<string | undefined> {
+    const read = async (type: ResourceType): Promise<AdmissionObject | undefined> => {
+      try {
+        return await this.deps.kube.get<KubeObject & AdmissionObject>(
+          type,
+          undefined,
+          APPROVAL_ADMISSION_NAME,
+        );
+      } catch (error) {
+        if (!isKubeError(error, 403)) throw error;
+        throw new ForbiddenRead(
+          `the controller may not read ${type.kind} ${APPROVAL_ADMISSION_NAME} (${error.message}): grant it get on validatingadmissionpolicies and validatingadmissionpolicybindings named ${APPROVAL_ADMISSION_NAME} (the chart does)`,
+        );
+      }
+    };
+    try {
+      const [policy, binding] = await Promise.all([
+        read(RESOURCE_TYPES.validatingAdmissionPolicies),
+        read(RESOURCE_TYPES.validatingAdmissionPolicyBindings),
+      ]);
+      return approvalAdmissionProblem({
+        policy,
+        binding,
+        requestCreated: request.metadata.creationTimestamp,
+        settleSeconds: this.deps.approvalAdmissionSettleSeconds ?? 2,
+      });
+    } catch (error) {
+      if (error instanceof ForbiddenRead) return error.message;
+      throw error;
+    }
   }
 
   private async workload(run: Run): Promise<KubeObject | undefined> {

@@ -38,6 +38,28 @@ export const RESOURCE_TYPES = {
     kind: 'CustomResourceDefinition',
     namespaced: false,
   },
+  validatingAdmissionPolicies: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingadmissionpolicies',
+    kind: 'ValidatingAdmissionPolicy',
+    namespaced: false,
+  },
+  validatingAdmissionPolicyBindings: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingadmissionpolicybindings',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    namespaced: false,
+  },
+  /** `kubectl auth whoami`: create-only, answers the caller's user name and groups. */
+  selfSubjectReviews: {
+    group: 'authentication.k8s.io',
+    version: 'v1',
+    plural: 'selfsubjectreviews',
+    kind: 'SelfSubjectReview',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 /** The REST coordinates of a workload kind. */

@@ -20,7 +20,13 @@ import { loadKubeConfig } from '../kube/load-kube-config.js';
 import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
-import { evaluatePolicies, parseImageReference } from '../policy/index.js';
+import {
+  differenceFromShipped,
+  evaluatePolicies,
+  parseImageReference,
+  shippedApprovalAdmission,
+  type AdmissionObject,
+} from '../policy/index.js';
 import {
   loadReceiverConfig,
   receiverDepsFromConfig,
@@ -149,6 +155,29 @@ export async function installCrds(kube: KubeClient, directory = CRDS_DIR): Promi
   return names;
 }
 
+/**
+ * Install (or bring back to what is shipped) the ValidatingAdmissionPolicy and binding that tie
+ * approvals to the users who write them, as the chart does in a cluster.
+ */
+export async function installApprovalAdmission(kube: KubeClient): Promise<void> {
+  const shipped = shippedApprovalAdmission();
+  for (const [type, which] of [
+    [RESOURCE_TYPES.validatingAdmissionPolicies, 'policy'],
+    [RESOURCE_TYPES.validatingAdmissionPolicyBindings, 'binding'],
+  ] as const) {
+    const object = shipped[which];
+    const existing = await kube.get<KubeObject & AdmissionObject>(
+      type,
+      undefined,
+      object.metadata.name ?? '',
+    );
+    if (!existing) await kube.create(type, object as KubeObject);
+    // Changed only when it differs; its metadata stays (a Helm release may own it in a cluster).
+    else if (differenceFromShipped(which, existing))
+      await kube.replace(type, { ...existing, spec: object.spec });
+  }
+}
+
 /** Wait (up to 30 s) until a CRD's `Established` condition is True: only then are its objects served. */
 async function waitEstablished(kube: KubeClient, name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -191,6 +220,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     const kube = cluster.kube;
     const crds = await installCrds(kube);
     logger.info({ crds }, 'CRDs installed');
+    await installApprovalAdmission(kube);
     if (options.demo !== false) {
       const created = [
         await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace()),
@@ -254,6 +284,9 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         pollMs: 250,
         history: { ttlMs: 24 * 3600_000, limitPerWorkload: 20 },
         github: gitHubReporting(options.github),
+        // The embedded API server enforces an admission policy from the write that creates it;
+        // a real one a moment later (the controller's default).
+        ...(cluster.kind === 'embedded' ? { approvalAdmissionSettleSeconds: 0 } : {}),
       });
       cleanups.unshift(() => (controller as RunningController).stop());
     }

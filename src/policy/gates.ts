@@ -1,30 +1,62 @@
 /**
- * Gates between admission and deploy: human approval (annotations set by someone allowed to
- * update DeployRequests), deploy windows and freezes. Pure functions of the policy, the request's
- * annotations and a clock.
+ * Gates between admission and deploy: human approval (annotations whose writers the API server's
+ * admission policy vouches for), deploy windows and freezes. Pure functions of the policy, the
+ * request's annotations, what the controller found out about the admission policy, and a clock.
  */
 import { ANNOTATIONS, type DeployPolicy, type DeployWindow } from '../api/types.js';
+import { countsAsApprover, type Approver } from './approvers.js';
+
+/** An approval or rejection the controller did not count, because its writer is not an approver. */
+export interface IgnoredDecision {
+  decision: 'approval' | 'rejection';
+  by: Approver;
+}
 
 export type ApprovalDecision =
   | { state: 'notRequired' }
-  | { state: 'waitingForApproval' }
-  | { state: 'approved'; by: string }
-  | { state: 'rejected'; by: string };
+  /** Approval is required but annotations cannot be attributed (admission policy missing or changed). */
+  | { state: 'unverifiable'; reason: string }
+  | { state: 'waitingForApproval'; ignored: IgnoredDecision[] }
+  | { state: 'approved'; by: Approver }
+  | { state: 'rejected'; by: Approver };
 
-/** Approval state of a request under a policy. A rejection wins over an approval. */
+function decisionOf(
+  annotations: Record<string, string>,
+  byKey: string,
+  groupKey: string,
+): Approver | undefined {
+  const user = annotations[byKey];
+  if (!user) return undefined;
+  const group = annotations[groupKey];
+  return group ? { user, group } : { user };
+}
+
+/**
+ * Approval state of a request under a policy. Only policies with `approval.required` look at the
+ * annotations, and only when `unverifiable` is undefined (the controller confirmed the admission
+ * policy that ties them to their writers). A rejection by an approver wins over an approval;
+ * decisions by non-approvers are returned as ignored and change nothing.
+ */
 export function evaluateApproval(
   policy: DeployPolicy,
   annotations: Record<string, string> = {},
+  unverifiable?: string,
 ): ApprovalDecision {
-  const rejectedBy = annotations[ANNOTATIONS.rejectedBy];
-  if (rejectedBy) return { state: 'rejected', by: rejectedBy };
   const approval = policy.spec.approval;
   if (!approval?.required) return { state: 'notRequired' };
-  const approvedBy = annotations[ANNOTATIONS.approvedBy];
-  if (!approvedBy) return { state: 'waitingForApproval' };
-  if (approval.approvers && approval.approvers.length > 0 && !approval.approvers.includes(approvedBy))
-    return { state: 'waitingForApproval' };
-  return { state: 'approved', by: approvedBy };
+  if (unverifiable !== undefined) return { state: 'unverifiable', reason: unverifiable };
+  const ignored: IgnoredDecision[] = [];
+  const rejection = decisionOf(annotations, ANNOTATIONS.rejectedBy, ANNOTATIONS.rejectedByGroup);
+  if (rejection) {
+    if (countsAsApprover(approval.approvers, rejection)) return { state: 'rejected', by: rejection };
+    ignored.push({ decision: 'rejection', by: rejection });
+  }
+  const approvalBy = decisionOf(annotations, ANNOTATIONS.approvedBy, ANNOTATIONS.approvedByGroup);
+  if (approvalBy) {
+    if (countsAsApprover(approval.approvers, approvalBy)) return { state: 'approved', by: approvalBy };
+    ignored.push({ decision: 'approval', by: approvalBy });
+  }
+  return { state: 'waitingForApproval', ignored };
 }
 
 export type ScheduleDecision = { open: true } | { open: false; until: Date; reason: string };

@@ -16,5 +16,23 @@ export {
   windowOpen,
   rolloutSettings,
   type ApprovalDecision,
+  type IgnoredDecision,
   type ScheduleDecision,
 } from './gates.js';
+export {
+  GROUP_PREFIX,
+  approverIdentity,
+  countsAsApprover,
+  describeApprover,
+  describeApprovers,
+  type Approver,
+} from './approvers.js';
+export {
+  APPROVAL_ADMISSION_INSTALL,
+  APPROVAL_ADMISSION_NAME,
+  approvalAdmissionProblem,
+  differenceFromShipped,
+  shippedApprovalAdmission,
+  type AdmissionObject,
+  type ApprovalAdmissionState,
+} from './approval-admission.js';

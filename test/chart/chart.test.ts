@@ -101,8 +101,13 @@ describe('charts/keyless-deploy', () => {
       expect(kinds).toEqual(
         expect.arrayContaining(['Deployment', 'ServiceAccount', 'Role', 'RoleBinding', 'Service']),
       );
-      // Listed namespaces get Roles only: nothing cluster-wide.
-      expect(kinds.includes('ClusterRole')).toBe(!args.some((arg) => arg.startsWith('namespaces=')));
+      // Listed namespaces get Roles only: nothing cluster-wide but reading the approval admission objects.
+      const clusterRoles = objects
+        .filter((o) => o.kind === 'ClusterRole')
+        .map((o) => (o.metadata as { name: string }).name);
+      if (args.some((arg) => arg.startsWith('namespaces=')))
+        expect(clusterRoles).toEqual(['kd-controller-approval-admission']);
+      else expect(clusterRoles).toEqual(expect.arrayContaining(['kd-controller', 'kd-receiver']));
       const manifest = objects.map((o) => JSON.stringify(o)).join('\n');
       const applied = await kubectl(config, ['apply', '--server-side', '--dry-run=server', '-f', '-'], {
         input: manifest,
@@ -241,6 +246,9 @@ describe('charts/keyless-deploy', () => {
       )
       .sort();
     expect(grants).toEqual([
+      // Cluster-scoped objects can only be granted cluster-wide; this one reads two objects by name.
+      'ClusterRole -/kd-controller-approval-admission',
+      'ClusterRoleBinding -/kd-controller-approval-admission',
       'Role apps-a/kd-controller',
       'Role apps-a/kd-receiver',
       'Role apps-b/kd-controller',

@@ -100,7 +100,12 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
         d.toJS() as {
           kind: string;
           metadata: { name: string; namespace?: string };
-          rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+          rules?: Array<{
+            apiGroups: string[];
+            resources: string[];
+            verbs: string[];
+            resourceNames?: string[];
+          }>;
         },
     )
     .filter(
@@ -109,7 +114,10 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
     );
   const set = new Set<string>();
   for (const role of roles)
-    for (const rule of role.rules ?? [])
+    for (const rule of role.rules ?? []) {
+      // The only grant on cluster-scoped objects names them: no read of other admission policies.
+      if (rule.apiGroups.includes('admissionregistration.k8s.io'))
+        expect(rule.resourceNames).toEqual(['keyless-deploy-approvals']);
       for (const group of rule.apiGroups)
         for (const resource of rule.resources)
           for (const verb of rule.verbs) {
@@ -118,6 +126,7 @@ function granted(extraArgs: string[] = [], scoped = new Set<string>()): Set<stri
               `${role.kind === 'Role' ? role.metadata.namespace : '*'} ${group}/${resource} ${verb}`,
             );
           }
+    }
   return set;
 }
 
@@ -154,6 +163,10 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       { progressDeadlineSeconds: 1 },
     );
     await h.manual('rbac', 'ok');
+    // A request that needs approval, so that the controller reads the approval admission objects.
+    await h.scenario('rbac-approval', { approval: { required: true } });
+    await h.manual('rbac-approval', 'gated');
+    await h.waitFor('rbac-approval', 'gated', ['WaitingForApproval'], 20_000);
     // A request from GitHub, so that the reporter writes its progress (status patch).
     expect((await h.dispatch('rbac', { target: 'web', image: 'ghcr.io/acme/web:1.5.0' })).status).toBe(202);
     await h.waitFor('rbac', 'ok', ['Succeeded'], 20_000).catch(() => undefined);
@@ -206,7 +219,7 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
     attestationKeys: keys,
     logger: silentLogger(),
     pollMs: 50,
-    namespaces: ['served'],
+    namespaces: ['served', 'served-approval'],
     leaderElection: {
       namespace: 'keyless-system',
       name: 'kd-controller',
@@ -217,10 +230,13 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
     },
     history: { ttlMs: 1, intervalMs: 100 },
   });
+  await h.scenario('served-approval', { approval: { required: true } });
   try {
     await h.manual('served', 'ok');
     await h.manual('served', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
     await h.waitFor('served', 'denied', ['Denied'], 20_000).catch(() => undefined);
+    await h.manual('served-approval', 'gated');
+    await h.waitFor('served-approval', 'gated', ['WaitingForApproval'], 20_000);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
       await new Promise((r) => setTimeout(r, 100));
@@ -230,10 +246,16 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
   // The request outside the served namespaces was never touched.
   const after = await h.kube.get<KubeObject>(RESOURCE_TYPES.deployRequests, 'not-served', 'ignored');
   expect(after?.metadata.resourceVersion).toBe(outside.metadata.resourceVersion);
-  expect([...scoped].filter((call) => call.startsWith('* ') || call.startsWith('not-served '))).toEqual([]);
+  // Cluster-wide: only reading the approval admission objects (cluster-scoped, by name).
+  const clusterWide = [
+    '* admissionregistration.k8s.io/validatingadmissionpolicies get',
+    '* admissionregistration.k8s.io/validatingadmissionpolicybindings get',
+  ];
+  expect([...scoped].filter((call) => call.startsWith('* ')).sort()).toEqual(clusterWide);
+  expect([...scoped].filter((call) => call.startsWith('not-served '))).toEqual([]);
   const rules = new Set<string>();
-  granted(['--set', 'namespaces={served}'], rules);
+  granted(['--set', 'namespaces={served,served-approval}'], rules);
   const notGranted = [...scoped].filter((call) => !rules.has(call)).sort();
   expect(notGranted).toEqual([]);
-  expect([...rules].filter((rule) => rule.startsWith('* '))).toEqual([]);
+  expect([...rules].filter((rule) => rule.startsWith('* ')).sort()).toEqual(clusterWide);
 }, 60_000);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../support/cli-binary.js';
+import { runCli } from '../support/cli-process.js';
 
 const home = mkdtempSync(join(tmpdir(), 'keyless-home-'));
 const env = { HOME: home };
@@ -52,7 +52,7 @@ describe('keyless-deploy binary', () => {
   test('on a Node older than 24 it says what is needed, before loading anything else (exit 1)', async () => {
     const pretend20 =
       "data:text/javascript,Object.defineProperty(process,'versions',{value:{...process.versions,node:'20.11.1'}})";
-    const result = await runCli(['--help'], { env, nodeArgs: ['--import', pretend20] });
+    const result = await runCli(['--help'], env, 30_000, ['--import', pretend20]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('keyless-deploy: needs Node.js 24 or newer');
     expect(result.stderr).toContain('is Node.js 20.11.1');
@@ -60,7 +60,7 @@ describe('keyless-deploy binary', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(result.stdout).toBe('');
     // The same binary on this Node runs.
-    const ok = await runCli(['--version'], { env });
+    const ok = await runCli(['--version'], env);
     expect([ok.code, ok.stdout]).toEqual([0, expect.stringMatching(/^keyless-deploy \d+\.\d+\.\d+\n$/)]);
   });
 
@@ -82,7 +82,7 @@ describe('keyless-deploy binary', () => {
   ])(
     '%j: a plain message, the usage line and the --help hint (exit 2)',
     async (args, message, usage, command) => {
-      const result = await runCli(args, { env });
+      const result = await runCli(args, env);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`keyless-deploy: ${message}\n`);
       expect(result.stderr).toContain(usage);
@@ -96,14 +96,14 @@ describe('keyless-deploy binary', () => {
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"name":"web-abc","phase":"Pending"}'),
     );
     try {
-      const result = await runCli(dispatchArgs(receiver.url), { env });
+      const result = await runCli(dispatchArgs(receiver.url), env);
       expect([result.code, result.stderr]).toEqual([0, '']);
       expect(result.stdout).toBe('deployrequest demo/web-abc accepted: Pending\n');
       expect(receiver.requests).toEqual(['POST /v1/dispatch Bearer header.payload.signature']);
       // Without a token outside Actions, the message says how to give one (and nothing is sent).
       const none = await runCli(
         dispatchArgs(receiver.url).filter((a, i, all) => a !== '--token' && all[i - 1] !== '--token'),
-        { env },
+        env,
       );
       expect(none.code).toBe(2);
       expect(none.stderr).toContain('no token: outside GitHub Actions pass --token');
@@ -117,7 +117,7 @@ describe('keyless-deploy binary', () => {
     const closed = await fakeReceiver(() => undefined);
     const closedUrl = closed.url;
     await closed.close();
-    const refused = await runCli(dispatchArgs(closedUrl), { env });
+    const refused = await runCli(dispatchArgs(closedUrl), env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
       `cannot reach the receiver at ${closedUrl}/v1/dispatch: connection refused`,
@@ -129,11 +129,11 @@ describe('keyless-deploy binary', () => {
     const silent = await fakeReceiver(() => undefined); // accepts, never answers
     try {
       const tlsUrl = plain.url.replace('http:', 'https:');
-      const tls = await runCli(dispatchArgs(tlsUrl), { env });
+      const tls = await runCli(dispatchArgs(tlsUrl), env);
       expect(tls.code).toBe(1);
       expect(tls.stderr).toContain(`cannot reach the receiver at ${tlsUrl}/v1/dispatch: TLS failed`);
 
-      const slow = await runCli(dispatchArgs(silent.url, ['--timeout', '2']), { env });
+      const slow = await runCli(dispatchArgs(silent.url, ['--timeout', '2']), env);
       expect(slow.code).toBe(1);
       expect(slow.stderr).toContain(`cannot reach the receiver at ${silent.url}/v1/dispatch: timed out`);
     } finally {
@@ -163,7 +163,7 @@ describe('keyless-deploy binary', () => {
         .end('{"error":"unavailable","message":"cannot create the DeployRequest"}'),
     );
     try {
-      const retried = await runCli(dispatchArgs(busyTwice.url), { env });
+      const retried = await runCli(dispatchArgs(busyTwice.url), env);
       expect(retried.code).toBe(0);
       expect(retried.stderr).toContain('429 rate_limited: too many dispatches; retrying in 1s (attempt 2)');
       expect(retried.stderr).toContain(
@@ -175,7 +175,7 @@ describe('keyless-deploy binary', () => {
       );
       expect(busyTwice.requests).toHaveLength(3);
 
-      const gaveUp = await runCli(dispatchArgs(alwaysBusy.url, ['--timeout', '2']), { env });
+      const gaveUp = await runCli(dispatchArgs(alwaysBusy.url, ['--timeout', '2']), env);
       expect(gaveUp.code).toBe(1);
       expect(gaveUp.stderr).toMatch(
         /503 unavailable from \S+\/v1\/dispatch after \d attempts; not retrying past --timeout 2s/,
@@ -189,24 +189,26 @@ describe('keyless-deploy binary', () => {
   });
 
   test('status without a kubeconfig says none was found and where it looked (exit 2)', async () => {
-    const result = await runCli(['status', 'web-abc', '-n', 'demo'], { env });
+    const result = await runCli(['status', 'web-abc', '-n', 'demo'], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('keyless-deploy: no kubeconfig found');
     expect(result.stderr).toContain('KUBECONFIG (not set)');
     expect(result.stderr).toContain(`${join(home, '.kube', 'config')} (does not exist)`);
-    expect(result.stderr).toContain('Pass --kubeconfig FILE or set KUBECONFIG');
+    expect(result.stderr).toContain('pass --kubeconfig FILE or set KUBECONFIG');
     expect(result.stderr).not.toMatch(/localhost:8080|TLS|ECONNREFUSED/);
 
-    const missing = await runCli(['status', 'web-abc', '-n', 'demo', '--kubeconfig', join(home, 'nope')], {
+    const missing = await runCli(
+      ['status', 'web-abc', '-n', 'demo', '--kubeconfig', join(home, 'nope')],
       env,
-    });
+    );
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(`kubeconfig ${join(home, 'nope')} (--kubeconfig) not found`);
+    expect(missing.stderr).toContain(`kubeconfig ${join(home, 'nope')} (--kubeconfig) does not exist`);
 
     const viaEnv = await runCli(['status', 'web-abc', '-n', 'demo'], {
-      env: { ...env, KUBECONFIG: join(home, 'gone') },
+      ...env,
+      KUBECONFIG: join(home, 'gone'),
     });
     expect(viaEnv.code).toBe(2);
-    expect(viaEnv.stderr).toContain(`KUBECONFIG names ${join(home, 'gone')}, which do not exist`);
+    expect(viaEnv.stderr).toContain(`KUBECONFIG names ${join(home, 'gone')}, which does not exist`);
   });
 });

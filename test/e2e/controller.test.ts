@@ -113,30 +113,21 @@ describe('controller', () => {
     expect(denied.status?.message).toContain(message);
   });
 
-  test('approval: waits, then deploys once approved; rejection ends it', async () => {
-    await h.scenario('e2e-approval', { approval: { required: true, approvers: ['alice'] } });
+  test('approval: waits, then deploys once an approver approves; a rejection by an approver ends it', async () => {
+    await h.scenario('e2e-approval', { approval: { required: true, approvers: ['alice', 'bob'] } });
     await h.manual('e2e-approval', 'gated');
     await h.waitFor('e2e-approval', 'gated', ['WaitingForApproval']);
-    await h.kube.patch(
-      RESOURCE_TYPES.deployRequests,
-      'e2e-approval',
-      'gated',
-      { metadata: { annotations: { 'keyless.dev/approved-by': 'alice' } } },
-      'merge',
-    );
+    // Approvals are written as the approver (the playground's admission policy checks the writer).
+    const kubeconfig = h.playground.info.kubeconfig;
+    const as = (user: string) => ['-n', 'e2e-approval', '--as', user];
+    await kubectlOk(kubeconfig, ['annotate', 'dr', 'gated', 'keyless.dev/approved-by=alice', ...as('alice')]);
     const approved = await h.waitFor('e2e-approval', 'gated', ['Succeeded', 'Failed']);
     expect(approved.status?.approvedBy).toBe('alice');
     await h.manual('e2e-approval', 'rejected', {
       images: [{ container: 'web', image: 'ghcr.io/acme/web:3.0.0' }],
     });
     await h.waitFor('e2e-approval', 'rejected', ['WaitingForApproval']);
-    await h.kube.patch(
-      RESOURCE_TYPES.deployRequests,
-      'e2e-approval',
-      'rejected',
-      { metadata: { annotations: { 'keyless.dev/rejected-by': 'bob' } } },
-      'merge',
-    );
+    await kubectlOk(kubeconfig, ['annotate', 'dr', 'rejected', 'keyless.dev/rejected-by=bob', ...as('bob')]);
     expect((await h.waitFor('e2e-approval', 'rejected', ['Rejected'])).status?.rejectedBy).toBe('bob');
     expect(await h.images('e2e-approval')).toEqual(['ghcr.io/acme/web:2.0.0']);
   });

@@ -22,11 +22,15 @@ import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
+import { untilApprovalAdmissionInForce } from '../support/approval-admission.js';
+import { freshNamespace, realTestCluster } from '../support/test-cluster.js';
 
 export type Request = DeployRequest & KubeObject;
 
 export interface Harness {
   playground: Playground;
+  /** True under `npm run test:cluster`: a real kube-apiserver with real controllers and kwok. */
+  real: boolean;
   kube: KubeClient;
   controller(options?: Partial<ControllerOptions>): Promise<RunningController>;
   /** A namespace with a DeployPolicy `policy` and a Deployment `web` (image ghcr.io/acme/web:1.0.0). */
@@ -75,7 +79,11 @@ function workloadObject(
     kind === 'CronJob'
       ? { name: 'report', image: 'ghcr.io/acme/report:1.0.0' }
       : { name: 'web', image: 'ghcr.io/acme/web:1.0.0' };
-  const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } };
+  const template = {
+    metadata: { labels: { app: 'web' } },
+    // A Job's pods must not restart forever (a real API server refuses the default `Always`).
+    spec: { containers: [container], ...(kind === 'CronJob' ? { restartPolicy: 'OnFailure' } : {}) },
+  };
   if (kind === 'CronJob') {
     return {
       apiVersion: 'batch/v1',
@@ -102,10 +110,18 @@ function workloadObject(
  * between simulated replica steps (default 20 ms: quick rollouts).
  */
 export async function startHarness(
-  options: { github?: GitHubSettings; rolloutStepMs?: number } = {},
+  options: {
+    github?: GitHubSettings;
+    rolloutStepMs?: number;
+    /** A real cluster's admin kubeconfig; default: the run's (`npm run test:cluster`) or the embedded server. */
+    kubeconfigPath?: string;
+  } = {},
 ): Promise<Harness> {
+  const realPath = options.kubeconfigPath ?? realTestCluster()?.kubeconfigPath;
+  const real = realPath ? { kubeconfigPath: realPath } : undefined;
   const playground = await startPlayground({
     stateDir: mkdtempSync(join(tmpdir(), 'keyless-e2e-')),
+    controlPlane: real ? { kubeconfigPath: real.kubeconfigPath } : 'embedded',
     demo: false,
     controller: false,
     rolloutStepMs: options.rolloutStepMs ?? 20,
@@ -115,10 +131,15 @@ export async function startHarness(
     rateLimitPerMinute: 0,
   });
   const kube = playground.kube;
+  // Approvals count on requests created after the playground's approval admission policy (a real
+  // API server enforces a new policy a moment after storing it: the controller's default 2 s).
+  const settleSeconds = real ? 2 : 0;
+  await untilApprovalAdmissionInForce(kube, settleSeconds);
   const attestationKeys = await parseAttestationPublicKeys(
     readFileSync(playground.attestationPublicKeyPath, 'utf8'),
   );
   const controllers: RunningController[] = [];
+  const namespaces: string[] = [];
   const mintToken = (claims: Record<string, string> = {}): Promise<string> =>
     playground.issuer.mint(
       {
@@ -132,6 +153,7 @@ export async function startHarness(
     );
   return {
     playground,
+    real: real !== undefined,
     kube,
     async controller(options = {}) {
       const controller = await startController({
@@ -139,17 +161,21 @@ export async function startHarness(
         attestationKeys,
         logger: silentLogger(),
         pollMs: 50,
+        approvalAdmissionSettleSeconds: settleSeconds,
         ...options,
       });
       controllers.push(controller);
       return controller;
     },
     async scenario(namespace, policy = {}, workload = {}) {
-      await kube.create(RESOURCE_TYPES.namespaces, {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: namespace },
-      });
+      if (real) await freshNamespace(kube, namespace);
+      else
+        await kube.create(RESOURCE_TYPES.namespaces, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+        });
+      namespaces.push(namespace);
       await kube.create(RESOURCE_TYPES.deployPolicies, {
         apiVersion: 'keyless.dev/v1alpha1',
         kind: 'DeployPolicy',
@@ -186,7 +212,7 @@ export async function startHarness(
         },
       } as Request);
     },
-    async waitFor(namespace, name, phases, timeoutMs = 15_000) {
+    async waitFor(namespace, name, phases, timeoutMs = real ? 60_000 : 15_000) {
       const deadline = Date.now() + timeoutMs;
       let last: Request | undefined;
       while (Date.now() < deadline) {
@@ -211,6 +237,10 @@ export async function startHarness(
     },
     async close() {
       for (const controller of controllers) await controller.stop();
+      // A real cluster outlives the test: remove what it made (the embedded server goes away).
+      if (real)
+        for (const namespace of namespaces)
+          await kube.delete(RESOURCE_TYPES.namespaces, undefined, namespace);
       await playground.stop();
     },
   };

@@ -5,7 +5,7 @@
  */
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { kubectlOk } from '../support/kubectl.js';
-import { WEB_POLICY, startHarness, type Harness, type Request } from './harness.js';
+import { startHarness, type Harness, type Request } from './harness.js';
 
 let h: Harness;
 const t0 = Date.parse('2026-03-02T10:00:00Z');
@@ -32,32 +32,16 @@ async function controllerRanAgain(reads = 20): Promise<void> {
 
 test('startedAt is kept across a rollback; the rollback times out from rollbackStartedAt', async () => {
   const namespace = 'e2e-rollback-clock';
-  await h.kube.create(RESOURCE_TYPES.namespaces, {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
-  await h.kube.create(RESOURCE_TYPES.deployPolicies, {
-    apiVersion: 'keyless.dev/v1alpha1',
-    kind: 'DeployPolicy',
-    metadata: { name: 'policy', namespace },
-    spec: { ...WEB_POLICY, rollout: { timeoutSeconds: 10 } },
-  });
+  await h.scenario(namespace, { rollout: { timeoutSeconds: 10 } }, { replicas: 1 });
   // The running image never becomes ready either (tag fail-...), so the rollback cannot complete;
   // no progressDeadlineSeconds short enough to fire: only the controller's own timeout ends things.
-  await h.kube.create(RESOURCE_TYPES.deployments, {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: { containers: [{ name: 'web', image: 'ghcr.io/acme/web:fail-0' }] },
-      },
-    },
-  });
+  await h.kube.patch(
+    RESOURCE_TYPES.deployments,
+    namespace,
+    'web',
+    { spec: { template: { spec: { containers: [{ name: 'web', image: 'ghcr.io/acme/web:fail-0' }] } } } },
+    'strategic',
+  );
   await h.manual(namespace, 'bad', { images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-1' }] });
   const deploying = await h.waitFor(namespace, 'bad', ['Deploying']);
   expect(deploying.status?.startedAt).toBe('2026-03-02T10:00:00Z');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO } from '../../src/playground/demo-objects.js';
 import type { PlaygroundInfo } from '../../src/playground/playground.js';
-import { runCli, spawnCli, type RunningCli } from '../support/cli-binary.js';
+import { runCli, spawnCli, type RunningCli } from '../support/cli-process.js';
 import { kubectlOk, PROJECT_ROOT } from '../support/kubectl.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'keyless-playground-bin-'));
@@ -40,7 +40,7 @@ const infoPath = join(stateDir, 'playground.json');
 const kubectl = (args: string[], input?: string): Promise<string> =>
   kubectlOk(info.kubeconfig, args, input === undefined ? {} : { input });
 const token = async (): Promise<string> => {
-  const minted = await runCli(['token', '--state-dir', stateDir], { env });
+  const minted = await runCli(['token', '--state-dir', stateDir], env);
   expect(minted.code).toBe(0);
   return minted.stdout.trim();
 };
@@ -72,7 +72,7 @@ const runningImage = (): Promise<string> =>
   ]);
 
 beforeAll(async () => {
-  playground = spawnCli(['playground', '--state-dir', stateDir], { env });
+  playground = spawnCli(['playground', '--state-dir', stateDir], env);
   await until(() => existsSync(infoPath), 'playground.json is written', playground, 60_000);
   info = JSON.parse(readFileSync(infoPath, 'utf8')) as PlaygroundInfo;
 }, 90_000);
@@ -86,7 +86,7 @@ describe('the playground binary', () => {
     const files = ['playground.json', 'kubeconfig', 'control-secret'];
     const before = files.map((file) => readFileSync(join(stateDir, file), 'utf8'));
     expect(readFileSync(join(stateDir, 'playground.lock'), 'utf8').trim()).toBe(String(playground.pid));
-    const second = await runCli(['playground', '--state-dir', stateDir], { env });
+    const second = await runCli(['playground', '--state-dir', stateDir], env);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(
       `another playground (pid ${playground.pid}) is running with --state-dir ${stateDir}`,
@@ -126,7 +126,7 @@ describe('the playground binary', () => {
 
   test('a token is an idempotency key: same body replays (exit 0), another body is refused (409, exit 2) and changes nothing', async () => {
     const first = await token();
-    const created = await runCli(dispatchArgs(first, 'ghcr.io/acme/web:1.1.0'), { env });
+    const created = await runCli(dispatchArgs(first, 'ghcr.io/acme/web:1.1.0'), env);
     expect([created.code, created.stderr]).toEqual([0, '']);
     const name = /deployrequest demo\/(\S+) accepted/.exec(created.stdout)?.[1] as string;
     expect(name).toBeTruthy();
@@ -139,7 +139,7 @@ describe('the playground binary', () => {
       '--timeout=30s',
     ]);
 
-    const replay = await runCli(dispatchArgs(first, 'ghcr.io/acme/web:1.1.0'), { env });
+    const replay = await runCli(dispatchArgs(first, 'ghcr.io/acme/web:1.1.0'), env);
     expect(replay.code).toBe(0);
     expect(replay.stdout).toBe(
       `deployrequest demo/${name} already exists (same token, same body): Succeeded\n`,
@@ -147,7 +147,7 @@ describe('the playground binary', () => {
 
     const names = await requestNames();
     const stored = await kubectl(['get', 'dr', name, '-n', 'demo', '-o', 'jsonpath={.spec}']);
-    const reused = await runCli(dispatchArgs(first, 'ghcr.io/acme/web:fail-1'), { env });
+    const reused = await runCli(dispatchArgs(first, 'ghcr.io/acme/web:fail-1'), env);
     expect(reused.code).toBe(2);
     expect(reused.stderr).toContain(
       `dispatch refused (409 token_reused): this token already created DeployRequest demo/${name} (web=ghcr.io/acme/web:1.1.0); this body differs in images.`,
@@ -181,9 +181,7 @@ describe('the playground binary', () => {
     const before = await runningImage();
     const dispatch = spawnCli(
       dispatchArgs(await token(), 'ghcr.io/acme/web:fail-1', ['--wait', '--timeout', '60']),
-      {
-        env,
-      },
+      env,
     );
     await until(() => /\d\d:\d\d:\d\d Deploying/.test(dispatch.stdout()), 'Deploying is printed', dispatch);
     const name = /deployrequest demo\/(\S+) accepted: Pending/.exec(dispatch.stdout())?.[1] as string;
@@ -272,7 +270,7 @@ spec:
     );
     const args = dispatchArgs(await token(), 'ghcr.io/acme/web:1.1.0', ['--wait', '--timeout', '8']);
     args[args.indexOf('demo')] = 'gated';
-    const dispatch = spawnCli(args, { env });
+    const dispatch = spawnCli(args, env);
     await until(
       () => /\d\d:\d\d:\d\d WaitingForApproval/.test(dispatch.stdout()),
       'WaitingForApproval is printed',
@@ -291,10 +289,10 @@ spec:
     expect(playground.stdout()).toContain('"msg":"demo created"');
 
     // A lock left by a process that is gone (a pid that no longer exists).
-    const gone = spawnCli(['--version'], { env });
+    const gone = spawnCli(['--version'], env);
     await gone.exited;
     writeFileSync(join(stateDir, 'playground.lock'), `${gone.pid}\n`);
-    playground = spawnCli(['playground', '--state-dir', stateDir], { env });
+    playground = spawnCli(['playground', '--state-dir', stateDir], env);
     await until(() => existsSync(infoPath), 'the restarted playground is ready', playground, 60_000);
     info = JSON.parse(readFileSync(infoPath, 'utf8')) as PlaygroundInfo;
     expect(readFileSync(join(stateDir, 'playground.lock'), 'utf8').trim()).toBe(String(playground.pid));

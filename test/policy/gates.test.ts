@@ -1,5 +1,15 @@
 import type { DeployPolicy, DeployPolicySpec } from '../../src/api/types.js';
-import { evaluateApproval, evaluateSchedule, rolloutSettings, windowOpen } from '../../src/policy/index.js';
+import {
+  approvalAdmissionProblem,
+  approverIdentity,
+  evaluateApproval,
+  evaluateSchedule,
+  rolloutSettings,
+  shippedApprovalAdmission,
+  windowOpen,
+  type AdmissionObject,
+  type ApprovalAdmissionState,
+} from '../../src/policy/index.js';
 
 function policy(spec: Partial<DeployPolicySpec>): DeployPolicy {
   return {
@@ -11,20 +21,143 @@ function policy(spec: Partial<DeployPolicySpec>): DeployPolicy {
 }
 
 describe('approval', () => {
-  const gated = policy({ approval: { required: true, approvers: ['alice'] } });
-  test('waits until an allowed approver approves; rejection wins', () => {
-    expect(evaluateApproval(policy({}))).toEqual({ state: 'notRequired' });
-    expect(evaluateApproval(gated, {})).toEqual({ state: 'waitingForApproval' });
-    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'mallory' })).toEqual({
-      state: 'waitingForApproval',
+  const gated = policy({ approval: { required: true, approvers: ['alice', 'group:sre'] } });
+  const open = policy({ approval: { required: true } });
+  test('waits until an approver approves; a rejection by an approver wins', () => {
+    expect(evaluateApproval(policy({}), { 'keyless.dev/rejected-by': 'alice' })).toEqual({
+      state: 'notRequired',
     });
+    expect(evaluateApproval(gated, {})).toEqual({ state: 'waitingForApproval', ignored: [] });
     expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice' })).toEqual({
       state: 'approved',
-      by: 'alice',
+      by: { user: 'alice' },
     });
     expect(
-      evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice', 'keyless.dev/rejected-by': 'bob' }),
-    ).toEqual({ state: 'rejected', by: 'bob' });
+      evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice', 'keyless.dev/rejected-by': 'alice' }),
+    ).toEqual({ state: 'rejected', by: { user: 'alice' } });
+    // An empty approvers list: any authenticated user who may write the annotation.
+    expect(evaluateApproval(open, { 'keyless.dev/approved-by': 'mallory' })).toEqual({
+      state: 'approved',
+      by: { user: 'mallory' },
+    });
+  });
+
+  test('groups count as group:NAME entries, with the group written beside the user', () => {
+    expect(
+      evaluateApproval(gated, { 'keyless.dev/approved-by': 'carol', 'keyless.dev/approved-by-group': 'sre' }),
+    ).toEqual({ state: 'approved', by: { user: 'carol', group: 'sre' } });
+    expect(
+      evaluateApproval(gated, { 'keyless.dev/approved-by': 'carol', 'keyless.dev/approved-by-group': 'dev' }),
+    ).toEqual({
+      state: 'waitingForApproval',
+      ignored: [{ decision: 'approval', by: { user: 'carol', group: 'dev' } }],
+    });
+    // A user literally named like a group entry is not that group.
+    expect(evaluateApproval(gated, { 'keyless.dev/approved-by': 'group:sre' })).toMatchObject({
+      state: 'waitingForApproval',
+    });
+  });
+
+  test('decisions by non-approvers are ignored, and said so; a rejection by one does not end the request', () => {
+    expect(
+      evaluateApproval(gated, { 'keyless.dev/approved-by': 'bob', 'keyless.dev/rejected-by': 'mallory' }),
+    ).toEqual({
+      state: 'waitingForApproval',
+      ignored: [
+        { decision: 'rejection', by: { user: 'mallory' } },
+        { decision: 'approval', by: { user: 'bob' } },
+      ],
+    });
+    expect(
+      evaluateApproval(gated, { 'keyless.dev/approved-by': 'alice', 'keyless.dev/rejected-by': 'mallory' }),
+    ).toEqual({ state: 'approved', by: { user: 'alice' } });
+  });
+
+  test('nothing counts while the admission policy is not in force (fail closed)', () => {
+    for (const annotations of [
+      { 'keyless.dev/approved-by': 'alice' },
+      { 'keyless.dev/rejected-by': 'alice' },
+      {},
+    ] as Array<Record<string, string>>)
+      expect(evaluateApproval(gated, annotations, 'policy missing')).toEqual({
+        state: 'unverifiable',
+        reason: 'policy missing',
+      });
+  });
+
+  test('approverIdentity: by name when listed, else the first listed group of the caller', () => {
+    expect(approverIdentity(['alice', 'group:sre'], { username: 'alice', groups: ['sre'] })).toEqual({
+      user: 'alice',
+    });
+    expect(
+      approverIdentity(['group:ops', 'group:sre'], {
+        username: 'carol',
+        groups: ['system:authenticated', 'sre', 'ops'],
+      }),
+    ).toEqual({ user: 'carol', group: 'ops' });
+    expect(approverIdentity(['alice', 'group:sre'], { username: 'bob', groups: ['dev'] })).toBeUndefined();
+    expect(approverIdentity([], { username: 'bob', groups: [] })).toEqual({ user: 'bob' });
+  });
+});
+
+/** A shipped object to change in a test (the specs are plain JSON). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form edits of a JSON copy
+type Mutable = AdmissionObject & { spec: any };
+
+describe('approval admission: in force only as shipped, and only for requests made after it', () => {
+  const shipped = shippedApprovalAdmission();
+  const at = (time: string, object: AdmissionObject): AdmissionObject => ({
+    ...object,
+    metadata: { ...object.metadata, creationTimestamp: time },
+  });
+  const state = (overrides: Partial<ApprovalAdmissionState> = {}): ApprovalAdmissionState => ({
+    policy: at('2026-01-01T00:00:00Z', shipped.policy),
+    binding: at('2026-01-01T00:00:05Z', shipped.binding),
+    requestCreated: '2026-01-01T00:00:08Z',
+    settleSeconds: 2,
+    ...overrides,
+  });
+  test('as shipped, with the defaults a real API server adds', () => {
+    expect(approvalAdmissionProblem(state())).toBeUndefined();
+    const defaulted = structuredClone(shipped.policy) as Mutable;
+    defaulted.spec.matchConstraints.matchPolicy = 'Equivalent';
+    defaulted.spec.matchConstraints.namespaceSelector = {};
+    defaulted.spec.matchConstraints.objectSelector = {};
+    defaulted.spec.matchConstraints.resourceRules[0].scope = '*';
+    expect(
+      approvalAdmissionProblem(state({ policy: at('2026-01-01T00:00:00Z', defaulted) })),
+    ).toBeUndefined();
+  });
+  test('missing, changed or too young: a reason naming what and how to install', () => {
+    expect(approvalAdmissionProblem(state({ policy: undefined, binding: undefined }))).toBe(
+      'ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding keyless-deploy-approvals are not installed: install them with the keyless-deploy chart (value approvals.admissionPolicy.install, on by default; Kubernetes >= 1.30)',
+    );
+    const weakened = structuredClone(shipped.policy) as Mutable;
+    weakened.spec.failurePolicy = 'Ignore';
+    expect(approvalAdmissionProblem(state({ policy: at('2026-01-01T00:00:00Z', weakened) }))).toContain(
+      'ValidatingAdmissionPolicy keyless-deploy-approvals is not as shipped (it differs at spec.failurePolicy)',
+    );
+    const narrowed = structuredClone(shipped.binding) as Mutable;
+    narrowed.spec.matchResources = { namespaceSelector: { matchLabels: { audited: 'no' } } };
+    expect(approvalAdmissionProblem(state({ binding: at('2026-01-01T00:00:05Z', narrowed) }))).toContain(
+      'differs at spec.matchResources',
+    );
+    const skipping = structuredClone(shipped.policy) as Mutable;
+    skipping.spec.matchConditions = [{ name: 'never', expression: 'false' }];
+    expect(approvalAdmissionProblem(state({ policy: at('2026-01-01T00:00:00Z', skipping) }))).toContain(
+      'differs at spec.matchConditions',
+    );
+    // Created within the settle time after the later object (or in the same second): not counted.
+    for (const created of ['2026-01-01T00:00:07Z', '2026-01-01T00:00:05Z', '2026-01-01T00:00:01Z'])
+      expect(approvalAdmissionProblem(state({ requestCreated: created }))).toContain(
+        'the request was created before keyless-deploy-approvals took effect (requests created after 2026-01-01T00:00:05Z + 2s count)',
+      );
+    expect(
+      approvalAdmissionProblem(state({ settleSeconds: 0, requestCreated: '2026-01-01T00:00:05Z' })),
+    ).toContain('created before');
+    expect(
+      approvalAdmissionProblem(state({ settleSeconds: 0, requestCreated: '2026-01-01T00:00:06Z' })),
+    ).toBeUndefined();
   });
 });
 

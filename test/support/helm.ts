@@ -9,11 +9,11 @@ export const HELM = join(PROJECT_ROOT, '.tools', 'bin', 'helm');
 export const CHART = join(PROJECT_ROOT, 'charts', 'keyless-deploy');
 
 /** Run helm with args; never touches the user's helm configuration. */
-export function helm(args: string[]): { code: number; stdout: string; stderr: string } {
+export function helm(args: string[], timeoutMs = 30_000): { code: number; stdout: string; stderr: string } {
   const home = mkdtempSync(join(tmpdir(), 'keyless-helm-'));
   const result = spawnSync(HELM, args, {
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: timeoutMs,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: home,

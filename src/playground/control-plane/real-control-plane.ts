@@ -51,6 +51,8 @@ export interface RealControlPlaneOptions {
 export interface RealControlPlane {
   /** `https://127.0.0.1:PORT` of kube-apiserver. */
   url: string;
+  /** The API server's audit log (JSON lines): accepted writes to workloads, with their bodies. */
+  auditLogPath: string;
   /** The Kubernetes version the API server reports. */
   version: string;
   stateDir: string;
@@ -191,7 +193,6 @@ export async function startRealControlPlane(options: RealControlPlaneOptions): P
         '--allow-privileged=false',
         '--profiling=false',
         `--cert-dir=${dirs.certs}`,
-        // Identifies this process, so leftovers of a crashed run are found by their state dir.
         `--audit-log-path=${join(dirs.logs, 'audit.log')}`,
         '--audit-log-maxsize=100',
         '--audit-log-maxbackup=1',
@@ -336,6 +337,7 @@ export async function startRealControlPlane(options: RealControlPlaneOptions): P
 
   return {
     url,
+    auditLogPath: join(dirs.logs, 'audit.log'),
     version: versionAnswer.gitVersion,
     stateDir,
     caPem,
@@ -379,7 +381,11 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
   }
 }
 
-/** Audit only writes to DeployRequests and workloads at Metadata level: enough to count patches. */
+/**
+ * The audit log records what the API server accepted, as the tests' independent witness: writes to
+ * workloads with their request bodies (which DeployRequest a patch names), writes to
+ * DeployRequests with metadata only.
+ */
 function writeAuditPolicy(stateDir: string): string {
   const path = join(stateDir, 'audit-policy.yaml');
   writeFileSync(
@@ -389,14 +395,17 @@ function writeAuditPolicy(stateDir: string): string {
       'kind: Policy',
       'omitStages: [RequestReceived]',
       'rules:',
-      '- level: Metadata',
-      '  verbs: [create, update, patch, delete]',
+      '- level: Request',
+      '  verbs: [create, update, patch]',
       '  resources:',
-      '  - group: keyless.dev',
       '  - group: apps',
       '    resources: [deployments, statefulsets, daemonsets]',
       '  - group: batch',
       '    resources: [cronjobs]',
+      '- level: Metadata',
+      '  verbs: [create, update, patch, delete]',
+      '  resources:',
+      '  - group: keyless.dev',
       '- level: None',
       '',
     ].join('\n'),
