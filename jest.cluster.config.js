@@ -9,6 +9,11 @@ export default {
   ...base,
   testMatch: [
     '<rootDir>/test/e2e/controller.test.ts',
+    '<rootDir>/test/e2e/approvals.test.ts',
+    '<rootDir>/test/e2e/controller-resilience.test.ts',
+    '<rootDir>/test/e2e/failing-reconcile.test.ts',
+    '<rootDir>/test/e2e/rollout-settings.test.ts',
+    '<rootDir>/test/github/github-reporting.test.ts',
     '<rootDir>/test/receiver/receiver-e2e.test.ts',
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',

@@ -28,7 +28,7 @@ export interface ObjectMeta {
   ownerReferences?: Array<Record<string, unknown>>;
 }
 
-/** metav1.Condition. `lastTransitionTime` changes only when status, reason or message change. */
+/** metav1.Condition. `lastTransitionTime` changes only when `status` changes (a real transition). */
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
@@ -40,6 +40,7 @@ export interface Condition {
 
 /** Workload kinds a DeployRequest may target. */
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob';
+/** Every workload kind, in the order the CRD's enum lists them. */
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'];
 
 /** Where a DeployRequest came from. Only receiver-attested requests carry GitHub identity. */
@@ -77,6 +78,7 @@ export interface GitHubIdentity {
   deploymentId?: string;
 }
 
+/** Where a request came from, and the receiver's attestation when it came from GitHub. */
 export interface DeployRequestSource {
   type: SourceType;
   github?: GitHubIdentity;
@@ -84,16 +86,19 @@ export interface DeployRequestSource {
   attestation?: string;
 }
 
+/** The workload a request deploys to, in the request's namespace. */
 export interface TargetRef {
   kind: WorkloadKind;
   name: string;
 }
 
+/** One container of the workload and the image it should run. */
 export interface ContainerImage {
   container: string;
   image: string;
 }
 
+/** What a DeployRequest asks for; it never changes after creation. */
 export interface DeployRequestSpec {
   target: TargetRef;
   images: ContainerImage[];
@@ -108,6 +113,7 @@ export interface DeployRequestSpec {
   source: DeployRequestSource;
 }
 
+/** Where a request is in its life (see docs/architecture.md for the transitions). */
 export type DeployPhase =
   | 'Pending'
   | 'WaitingForApproval'
@@ -122,6 +128,7 @@ export type DeployPhase =
   | 'Rejected'
   | 'Superseded';
 
+/** Every phase, in the order the CRD's enum lists them. */
 export const DEPLOY_PHASES: readonly DeployPhase[] = [
   'Pending',
   'WaitingForApproval',
@@ -156,6 +163,20 @@ export interface GitHubReportStatus {
   lastError?: string;
 }
 
+/**
+ * The rollout settings a deploy runs under, fixed when the request enters `Deploying`: a policy
+ * edited or deleted mid-rollout changes neither the timeout nor whether a failure is rolled back.
+ */
+export interface AppliedRolloutSettings {
+  /** How long the rollout may take before it counts as failed (a rollback gets twice as long). */
+  timeoutSeconds: number;
+  /** Whether a failed rollout is rolled back to the previous images. */
+  rollbackOnFailure: boolean;
+  /** `metadata.generation` of the matched DeployPolicy the settings were taken from. */
+  policyGeneration?: number;
+}
+
+/** A DeployRequest's progress, written by the controller (and `github` by the GitHub reporter). */
 export interface DeployRequestStatus {
   phase?: DeployPhase;
   message?: string;
@@ -165,6 +186,8 @@ export interface DeployRequestStatus {
   previousImages?: ContainerImage[];
   /** Workload generation produced by this request's patch (rollout is followed from here). */
   deployedGeneration?: number;
+  /** The rollout settings in force from `Deploying` to the end (see {@link AppliedRolloutSettings}). */
+  rolloutSettings?: AppliedRolloutSettings;
   /** When the deploy started (kept when a rollback follows). */
   startedAt?: string;
   /** When the rollback of a failed deploy started; its rollout timeout runs from here. */
@@ -183,6 +206,7 @@ export interface DeployRequestStatus {
   github?: GitHubReportStatus;
 }
 
+/** A request for new container images on one workload (`kubectl get dr`). */
 export interface DeployRequest {
   apiVersion: typeof API_VERSION;
   kind: 'DeployRequest';
@@ -221,12 +245,14 @@ export interface PolicySubject {
   claims?: Record<string, string>;
 }
 
+/** Which images a policy allows. */
 export interface PolicyImages {
   /** Allowed image repositories (`registry/path`), exact or `glob:`. */
   repositories: string[];
   requireDigest?: boolean;
 }
 
+/** A recurring time window in which deploys may start. */
 export interface DeployWindow {
   /** Days of week the window is open, `Mon`..`Sun`; absent means every day. */
   days?: Array<'Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat' | 'Sun'>;
@@ -238,12 +264,14 @@ export interface DeployWindow {
   timeZone?: string;
 }
 
+/** A period (RFC 3339 start and end) in which no deploy may start. */
 export interface DeployFreeze {
   start: string;
   end: string;
   reason?: string;
 }
 
+/** Whether deploys need a human's approval, and whose. */
 export interface PolicyApproval {
   required: boolean;
   /**
@@ -254,11 +282,13 @@ export interface PolicyApproval {
   approvers?: string[];
 }
 
+/** How a rollout is followed; recorded in a request's `status.rolloutSettings` when it starts. */
 export interface PolicyRollout {
   timeoutSeconds?: number;
   rollbackOnFailure?: boolean;
 }
 
+/** How deploys are reported to GitHub as deployments. */
 export interface PolicyGitHubReporting {
   enabled?: boolean;
   productionEnvironment?: boolean;
@@ -266,6 +296,7 @@ export interface PolicyGitHubReporting {
   environmentUrl?: string;
 }
 
+/** Who may deploy which images to which workloads, and when. Default deny: no policy, no deploy. */
 export interface DeployPolicySpec {
   targets: PolicyTarget[];
   subjects?: PolicySubject[];
@@ -283,11 +314,13 @@ export interface DeployPolicySpec {
   github?: PolicyGitHubReporting;
 }
 
+/** A DeployPolicy's status (conditions reserved for validation feedback). */
 export interface DeployPolicyStatus {
   observedGeneration?: number;
   conditions?: Condition[];
 }
 
+/** The rules a namespace's DeployRequests are checked against. */
 export interface DeployPolicy {
   apiVersion: typeof API_VERSION;
   kind: 'DeployPolicy';
@@ -296,7 +329,7 @@ export interface DeployPolicy {
   status?: DeployPolicyStatus;
 }
 
-/** Annotations and labels this project reads or writes. */
+/** Annotations this project reads or writes. */
 export const ANNOTATIONS = {
   /**
    * On a DeployRequest: the Kubernetes user who approved it. The shipped admission policy admits
@@ -313,6 +346,7 @@ export const ANNOTATIONS = {
   deployRequest: 'keyless.dev/deploy-request',
 } as const;
 
+/** Labels this project reads or writes. */
 export const LABELS = {
   /** On a DeployRequest: target workload kind and name, for per-workload listing. */
   targetKind: 'keyless.dev/target-kind',

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfigNotFoundError } from '../kube/load-kube-config.js';
-import { ConfigError } from '../receiver/index.js';
+import { ConfigError } from '../settings/config-error.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
 import { approvalCommand } from './commands/approval-command.js';
 import { dispatchCommand } from './commands/dispatch-command.js';

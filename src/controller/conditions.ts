@@ -1,8 +1,9 @@
 /**
- * metav1.Condition bookkeeping: `lastTransitionTime` changes only when status, reason or message
- * change, so watchers can tell a real transition from a re-write.
+ * The condition types and reasons of a DeployRequest: `Ready`, `Reconciling` and `Stalled` (kstatus,
+ * written by the summarise step) and one condition per step. Reasons are CamelCase constants; a
+ * failed reconcile's (`ReconciliationFailed`, `ProgressingWithRetry`) are the runtime's
+ * (src/runtime/reconcile-result.ts, summarize.ts), as is the bookkeeping (`setCondition`).
  */
-import type { Condition } from '../api/types.js';
 
 /** Condition types of a DeployRequest. */
 export const CONDITION = {
@@ -48,35 +49,3 @@ export const REASON = {
   failed: 'Failed',
   progressing: 'Progressing',
 } as const;
-
-/** Set (or replace) a condition, keeping lastTransitionTime when nothing but the time changed. */
-export function setCondition(
-  conditions: Condition[] | undefined,
-  next: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>,
-  generation: number | undefined,
-  now: Date,
-): Condition[] {
-  const list = [...(conditions ?? [])];
-  const index = list.findIndex((condition) => condition.type === next.type);
-  const previous = index >= 0 ? list[index] : undefined;
-  const unchanged =
-    previous &&
-    previous.status === next.status &&
-    previous.reason === next.reason &&
-    previous.message === next.message;
-  const message = next.message.length > 32768 ? `${next.message.slice(0, 32765)}...` : next.message;
-  const condition: Condition = {
-    ...next,
-    message,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    lastTransitionTime: unchanged ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  };
-  if (index >= 0) list[index] = condition;
-  else list.push(condition);
-  return list;
-}
-
-/** The condition of a type, if set. */
-export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((condition) => condition.type === type);
-}

@@ -1,31 +1,28 @@
 /**
- * Runs the controller: guarded informers for DeployRequests, DeployPolicies and the four workload
- * kinds keep caches warm on every replica; only the leader (Lease election) runs the work queue.
- * Events map to queue keys: a request itself, the other requests of its workload, the requests a
- * policy or a workload change affects. Serves /healthz, /readyz and /metrics; stops gracefully
- * (drain the queue, release the Lease).
+ * The controller's wiring on a {@link Manager}: informers for DeployRequests, DeployPolicies and the
+ * four workload kinds (on every replica), events routed to queue keys (see event-routing.ts), and,
+ * on the leader only, the deploy reconciler and the GitHub reporter, each on its own work queue so
+ * GitHub never delays a deploy. Periodic jobs: the requests-by-phase gauge and history collection.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { TERMINAL_PHASES, type DeployPolicy, type DeployRequest } from '../api/types.js';
+import type { DeployPolicy, DeployRequest } from '../api/types.js';
 import type { AttestationPublicKey } from '../attestation/index.js';
 import { DeploymentReporter, needsReport } from '../github/deployment-reporter.js';
 import type { GitHubDeployments } from '../github/github-deployments.js';
-import { createScopedInformer } from '../kube/scoped-informer.js';
 import type { KubeClient, KubeObject, ResourceType } from '../kube/kube-client.js';
-import { LeaderElector } from '../kube/leader-election.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
+import { createScopedInformer } from '../kube/scoped-informer.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { DeployRequestReconciler, type ReconcilerDeps } from './deploy-request-reconciler.js';
-import { createEventRecorder } from './event-recorder.js';
+import { createEventRecorder } from '../runtime/event-recorder.js';
+import { Manager, type LeaderElectionSettings } from '../runtime/manager.js';
+import { WorkQueue } from '../runtime/work-queue.js';
+import { DeployRequestReconciler, FIELD_MANAGER } from './deploy-request-reconciler.js';
+import { isOpen, keyOf, routeEvents, type ControllerInformers } from './event-routing.js';
 import { collectHistory, type HistorySettings } from './history-gc.js';
-import { WorkQueue } from './work-queue.js';
 
 type Request = DeployRequest & KubeObject;
 
+/** What the controller runs with. */
 export interface ControllerOptions {
   kube: KubeClient;
   attestationKeys: readonly AttestationPublicKey[];
@@ -34,14 +31,7 @@ export interface ControllerOptions {
   /** Reconciles at once. Default 4. */
   concurrency?: number;
   /** Lease election; absent runs as the only replica. */
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    identity?: string;
-    leaseDurationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  leaderElection?: LeaderElectionSettings;
   /** `host:port` of the health and metrics server; absent: none. */
   listen?: { host: string; port: number };
   /**
@@ -66,12 +56,11 @@ export interface ControllerOptions {
     /** GitHub calls at once. Default 2. */
     concurrency?: number;
   };
-  /** Tests only: called after each status write (to stop the controller at every step). */
-  afterStatusWrite?: ReconcilerDeps['afterStatusWrite'];
-  /** See {@link ReconcilerDeps.approvalAdmissionSettleSeconds}. Default 2. */
+  /** The reconciler's `approvalAdmissionSettleSeconds` (see deploy-request-reconciler.ts). Default 2. */
   approvalAdmissionSettleSeconds?: number;
 }
 
+/** A started controller. */
 export interface RunningController {
   /** The health server's URL, when listening. */
   url?: string;
@@ -80,6 +69,11 @@ export interface RunningController {
   synced: Promise<void>;
   /** Keys waiting or running. */
   queueSize(): number;
+  /**
+   * Resolves when neither the deploy queue nor the report queue has a key waiting or running
+   * (delayed retries do not count); at once on a standby replica.
+   */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,240 +84,161 @@ const WORKLOAD_TYPES: ResourceType[] = [
   RESOURCE_TYPES.cronJobs,
 ];
 
-function keyOf(object: KubeObject): string {
-  return `${object.metadata.namespace}/${object.metadata.name}`;
-}
-
 /** Start the controller. */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
-  const { kube, logger } = options;
+  const { kube, logger, namespaces } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefaults: true });
-  const { namespaces } = options;
-  const requests = createScopedInformer<Request>({
+  const informer = <T extends KubeObject>(type: ResourceType) =>
+    createScopedInformer<T>({ kube, type, namespaces, resyncMs: options.resyncMs, logger });
+  const informers: ControllerInformers = {
+    requests: informer<Request>(RESOURCE_TYPES.deployRequests),
+    policies: informer<KubeObject>(RESOURCE_TYPES.deployPolicies),
+    workloads: WORKLOAD_TYPES.map((type) => ({ type, informer: informer<KubeObject>(type) })),
+  };
+  const manager = new Manager({
     kube,
-    type: RESOURCE_TYPES.deployRequests,
-    namespaces,
-    resyncMs: options.resyncMs,
     logger,
+    metrics,
+    leaderElection: options.leaderElection,
+    listen: options.listen,
   });
-  const policies = createScopedInformer<KubeObject>({
-    kube,
-    type: RESOURCE_TYPES.deployPolicies,
-    namespaces,
-    resyncMs: options.resyncMs,
-    logger,
-  });
-  const workloads = WORKLOAD_TYPES.map((type) =>
-    createScopedInformer<KubeObject>({ kube, type, namespaces, resyncMs: options.resyncMs, logger }),
-  );
+  manager.addInformer(informers.requests);
+  manager.addInformer(informers.policies);
+  for (const { informer: workloads } of informers.workloads) manager.addInformer(workloads);
+
   const queueDepth = metrics.gauge('controller_queue_depth', 'DeployRequests waiting in the work queue.');
-  const phases = metrics.gauge('controller_requests', 'DeployRequests by phase (from the cache).', ['phase']);
-
-  let queue: WorkQueue | undefined;
-  let reportQueue: WorkQueue | undefined;
-  let leading: AbortController | undefined;
-  let stopping = false;
-
-  const enqueue = (key: string): void => {
-    queue?.add(key);
-    queueDepth.set(queue?.depth ?? 0);
+  let deploys: WorkQueue | undefined;
+  let reports: WorkQueue | undefined;
+  const reconcile = (key: string): void => {
+    deploys?.add(key);
+    queueDepth.set(deploys?.depth ?? 0);
   };
-  const active = (request: Request): boolean => !TERMINAL_PHASES.includes(request.status?.phase ?? 'Pending');
-  const enqueueWorkload = (namespace: string | undefined, kind: string, name: string | undefined): void => {
-    for (const request of requests.list(namespace)) {
-      if (active(request) && request.spec.target.kind === kind && request.spec.target.name === name)
-        enqueue(keyOf(request));
+  const report = (request: Request): void => {
+    if (needsReport(request)) reports?.add(keyOf(request));
+  };
+  routeEvents(informers, { reconcile, report });
+
+  manager.whenLeading((signal) => {
+    const queue = startReconciler(options, informers, metrics, signal, () => queueDepth.set(queue.depth));
+    deploys = queue;
+    const reportQueue = options.github ? startReporter(options, informers, metrics) : undefined;
+    reports = reportQueue;
+    for (const request of informers.requests.list()) {
+      if (isOpen(request)) reconcile(keyOf(request));
+      report(request);
     }
-  };
+    logger.info('controller is acting');
+    return async () => {
+      deploys = undefined;
+      reports = undefined;
+      await Promise.all([queue.shutdown(), reportQueue?.shutdown()]);
+    };
+  });
 
-  const enqueueReport = (request: Request): void => {
-    if (needsReport(request)) reportQueue?.add(keyOf(request));
-  };
-  requests.on('add', (request) => {
-    if (active(request)) enqueue(keyOf(request));
-    enqueueReport(request);
+  const phases = metrics.gauge('controller_requests', 'DeployRequests by phase (from the cache).', ['phase']);
+  manager.every(5000, () => {
+    const counts = new Map<string, number>();
+    for (const request of informers.requests.list()) {
+      const phase = request.status?.phase ?? 'Pending';
+      counts.set(phase, (counts.get(phase) ?? 0) + 1);
+    }
+    phases.reset();
+    for (const [phase, count] of counts) phases.set({ phase }, count);
   });
-  requests.on('update', (request) => {
-    if (active(request)) enqueue(keyOf(request));
-    enqueueReport(request);
-    // Another request of the workload moved: queued ones may proceed or be superseded.
-    enqueueWorkload(request.metadata.namespace, request.spec.target.kind, request.spec.target.name);
-  });
-  requests.on('delete', (request) =>
-    enqueueWorkload(request.metadata.namespace, request.spec.target.kind, request.spec.target.name),
-  );
-  for (const event of ['add', 'update', 'delete'] as const) {
-    policies.on(event, (policy) => {
-      for (const request of requests.list(policy.metadata.namespace))
-        if (active(request)) enqueue(keyOf(request));
-    });
-  }
-  for (const informer of workloads) {
-    informer.on('update', (workload) =>
-      enqueueWorkload(workload.metadata.namespace, workload.kind ?? '', workload.metadata.name),
+  const history = options.history;
+  if (history) {
+    manager.every(
+      history.intervalMs ?? 60_000,
+      () =>
+        void collectHistory(
+          kube,
+          informers.requests.list(),
+          history,
+          (options.now ?? (() => new Date()))(),
+          logger,
+        ).catch((error: unknown) => logger.warn({ err: error }, 'history collection failed')),
+      true,
     );
   }
 
-  const startWork = (signal: AbortSignal): void => {
-    const reconciler = new DeployRequestReconciler({
-      kube,
-      attestationKeys: options.attestationKeys,
-      events: createEventRecorder(kube, logger, options.now),
-      logger: logger.child({ component: 'reconciler' }),
-      metrics,
-      now: options.now,
-      pollMs: options.pollMs,
-      signal,
-      namespaces,
-      policies: (namespace) => policies.list(namespace) as unknown as DeployPolicy[],
-      afterStatusWrite: options.afterStatusWrite,
-      approvalAdmissionSettleSeconds: options.approvalAdmissionSettleSeconds,
-    });
-    queue = new WorkQueue((key) => reconciler.reconcile(key), {
-      concurrency: options.concurrency ?? 4,
-      logger,
-      onProcessed: (_key, outcome) => {
-        metrics
-          .counter('controller_reconciles_total', 'Reconciles by outcome.', ['outcome'])
-          .inc({ outcome });
-        queueDepth.set(queue?.depth ?? 0);
-      },
-    });
-    queue.start();
-    if (options.github) {
-      const reporter = new DeploymentReporter({
-        kube,
-        github: options.github.deployments,
-        attestationKeys: options.attestationKeys,
-        policy: (namespace, name) => policies.get(namespace, name) as (DeployPolicy & KubeObject) | undefined,
-        logUrlTemplate: options.github.logUrlTemplate,
-        logger: logger.child({ component: 'github-reporter' }),
-        metrics,
-        retryBaseMs: options.github.retryBaseMs,
-      });
-      reportQueue = new WorkQueue((key) => reporter.reconcile(key), {
-        concurrency: options.github.concurrency ?? 2,
-        logger,
-        baseBackoffMs: 1000,
-        maxBackoffMs: 5 * 60_000,
-      });
-      reportQueue.start();
-    }
-    for (const request of requests.list()) {
-      if (active(request)) enqueue(keyOf(request));
-      enqueueReport(request);
-    }
-    logger.info('controller is acting');
-  };
-  const stopWork = async (): Promise<void> => {
-    const current = queue;
-    const reports = reportQueue;
-    queue = undefined;
-    reportQueue = undefined;
-    await Promise.all([current?.shutdown(), reports?.shutdown()]);
-  };
-
-  await Promise.all([requests.start(), policies.start(), ...workloads.map((informer) => informer.start())]);
-  const synced = Promise.resolve();
-
-  const phaseTimer = setInterval(() => {
-    const counts = new Map<string, number>();
-    for (const request of requests.list())
-      counts.set(
-        request.status?.phase ?? 'Pending',
-        (counts.get(request.status?.phase ?? 'Pending') ?? 0) + 1,
-      );
-    phases.reset();
-    for (const [phase, count] of counts) phases.set({ phase }, count);
-  }, 5000);
-  phaseTimer.unref();
-
-  const historyTimer = options.history
-    ? setInterval(() => {
-        if (!leading && options.leaderElection) return;
-        void collectHistory(
-          kube,
-          requests.list(),
-          options.history as HistorySettings,
-          (options.now ?? (() => new Date()))(),
-          logger,
-        ).catch((error: unknown) => logger.warn({ err: error }, 'history collection failed'));
-      }, options.history.intervalMs ?? 60_000)
-    : undefined;
-  historyTimer?.unref();
-
-  let elector: LeaderElector | undefined;
-  if (options.leaderElection) {
-    const election = options.leaderElection;
-    elector = new LeaderElector({
-      kube,
-      namespace: election.namespace,
-      name: election.name,
-      identity: election.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
-      leaseDurationMs: election.leaseDurationMs,
-      renewDeadlineMs: election.renewDeadlineMs,
-      retryPeriodMs: election.retryPeriodMs,
-      logger,
-      onStartedLeading: (signal) => {
-        leading = new AbortController();
-        signal.addEventListener('abort', () => leading?.abort());
-        startWork(leading.signal);
-      },
-      onStoppedLeading: () => {
-        leading?.abort();
-        leading = undefined;
-        void stopWork();
-      },
-    });
-    elector.start();
-  } else {
-    leading = new AbortController();
-    startWork(leading.signal);
-  }
-
-  let server: Server | undefined;
-  let url: string | undefined;
-  if (options.listen) {
-    server = createServer((request, response) => {
-      const path = (request.url ?? '/').split('?')[0];
-      if (path === '/healthz')
-        return void response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      if (path === '/readyz') {
-        const ready = !stopping && requests.hasSynced && policies.hasSynced;
-        return void response
-          .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-          .end(ready ? `ok (${leading ? 'leader' : 'standby'})` : 'not ready');
-      }
-      if (path === '/metrics') {
-        void metrics
-          .render()
-          .then((text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text));
-        return;
-      }
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    });
-    await new Promise<void>((resolve) => server?.listen(options.listen?.port, options.listen?.host, resolve));
-    const address = server.address() as AddressInfo;
-    url = `http://${options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host}:${address.port}`;
-  }
-
+  await manager.start();
   return {
-    url,
-    synced,
-    isLeader: () => leading !== undefined && !leading.signal.aborted,
-    queueSize: () => queue?.size ?? 0,
+    url: manager.url,
+    synced: Promise.resolve(),
+    isLeader: () => manager.isLeader(),
+    queueSize: () => deploys?.size ?? 0,
+    async idle() {
+      // Both at the same moment: a report can queue a reconcile and the other way round.
+      while (!((deploys?.isIdle ?? true) && (reports?.isIdle ?? true)))
+        await Promise.all([deploys?.idle(), reports?.idle()]);
+    },
     async stop() {
-      stopping = true;
-      clearInterval(phaseTimer);
-      if (historyTimer) clearInterval(historyTimer);
-      leading?.abort();
-      await stopWork();
-      await elector?.stop();
-      requests.stop();
-      policies.stop();
-      for (const informer of workloads) informer.stop();
-      if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
+      await manager.stop();
       logger.info('controller stopped');
     },
   };
+}
+
+/** The deploy reconciler on its work queue (leader only; `signal` aborts when leadership ends). */
+function startReconciler(
+  options: ControllerOptions,
+  informers: ControllerInformers,
+  metrics: Metrics,
+  signal: AbortSignal,
+  processed: () => void,
+): WorkQueue {
+  const { kube, logger } = options;
+  const reconciler = new DeployRequestReconciler({
+    kube,
+    attestationKeys: options.attestationKeys,
+    events: createEventRecorder(kube, { component: FIELD_MANAGER, logger, now: options.now }),
+    logger: logger.child({ component: 'reconciler' }),
+    metrics,
+    now: options.now,
+    pollMs: options.pollMs,
+    signal,
+    namespaces: options.namespaces,
+    policies: (namespace) => informers.policies.list(namespace) as unknown as DeployPolicy[],
+    approvalAdmissionSettleSeconds: options.approvalAdmissionSettleSeconds,
+  });
+  const queue = new WorkQueue((key) => reconciler.reconcile(key), {
+    concurrency: options.concurrency ?? 4,
+    logger,
+    onProcessed: (_key, outcome) => {
+      metrics.counter('controller_reconciles_total', 'Reconciles by outcome.', ['outcome']).inc({ outcome });
+      processed();
+    },
+  });
+  queue.start();
+  return queue;
+}
+
+/** The GitHub reporter on its own queue (leader only). */
+function startReporter(
+  options: ControllerOptions,
+  informers: ControllerInformers,
+  metrics: Metrics,
+): WorkQueue {
+  const github = options.github as NonNullable<ControllerOptions['github']>;
+  const { kube, logger } = options;
+  const reporter = new DeploymentReporter({
+    kube,
+    github: github.deployments,
+    attestationKeys: options.attestationKeys,
+    policy: (namespace, name) =>
+      informers.policies.get(namespace, name) as (DeployPolicy & KubeObject) | undefined,
+    logUrlTemplate: github.logUrlTemplate,
+    logger: logger.child({ component: 'github-reporter' }),
+    metrics,
+    events: createEventRecorder(kube, { component: 'keyless-deploy-github', logger }),
+    retryBaseMs: github.retryBaseMs,
+  });
+  const queue = new WorkQueue((key) => reporter.reconcile(key), {
+    concurrency: github.concurrency ?? 2,
+    logger,
+    baseBackoffMs: 1000,
+    maxBackoffMs: 5 * 60_000,
+  });
+  queue.start();
+  return queue;
 }

@@ -1,15 +1,24 @@
 /**
  * The DeployRequest reconciler, in the Flux shape: fetch the request from the API server, snapshot
  * its status, run ordered steps (source -> policy -> gates -> ordering -> deploy -> rollout) that
- * stop at the first one that finishes, waits or fails, and write status (plus Events) for every
- * transition. Status is written BEFORE each side effect (write-ahead), and every patch of a
- * workload carries an annotation naming the request, so a controller stopped at any point resumes
- * without patching twice or losing the request.
+ * stop at the first one that finishes (success or stalling), waits, or throws, then one deferred
+ * summarise step turns the outcome into Ready/Reconciling/Stalled, writes the status and records
+ * the Events. A thrown error is a generic error: shown on the request (Ready=False,
+ * ReconciliationFailed, with the error's message, and a rate-limited Warning Event) and retried by
+ * the queue with backoff.
+ *
+ * Status is written BEFORE each side effect (write-ahead: the step calls `progress`, an
+ * intermediate summarise), and every patch of a workload carries an annotation naming the request,
+ * so a controller stopped at any point resumes without patching twice or losing the request. The
+ * rollout settings are fixed in status when the deploy starts and used until it ends.
  */
+import { isDeepStrictEqual } from 'node:util';
 import {
   ANNOTATIONS,
   LABELS,
   TERMINAL_PHASES,
+  type AppliedRolloutSettings,
+  type Condition,
   type ContainerImage,
   type DeployPhase,
   type DeployPolicy,
@@ -18,6 +27,7 @@ import {
   type GitHubIdentity,
 } from '../api/types.js';
 import { verifyAttestation, type AttestationPublicKey } from '../attestation/index.js';
+import { GITHUB_REPORTED } from '../github/github-condition.js';
 import { isKubeError, type KubeClient, type KubeObject, type ResourceType } from '../kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
@@ -35,10 +45,19 @@ import {
   type AdmissionObject,
   type ApprovalDecision,
 } from '../policy/index.js';
-import { CONDITION, REASON, setCondition } from './conditions.js';
-import type { EventRecorder } from './event-recorder.js';
+import { getCondition, setCondition, timestamp } from '../runtime/conditions.js';
+import type { EventRecorder } from '../runtime/event-recorder.js';
+import {
+  genericError,
+  GenericError,
+  toWorkResult,
+  type ReconcileResult,
+} from '../runtime/reconcile-result.js';
+import { summarizeConditions } from '../runtime/summarize.js';
+import type { WorkResult } from '../runtime/work-queue.js';
+import { CONDITION, REASON } from './conditions.js';
 import { rolloutState } from './rollout-status.js';
-import type { WorkResult } from './work-queue.js';
+import { comesFirst, decideOrder, isActive, sameWorkload, WorkloadLocks } from './workload-order.js';
 import { currentImages, imagePatch, missingContainers, runsImages } from './workload-images.js';
 
 /** Field manager of every write the controller makes. */
@@ -53,18 +72,7 @@ export const REQUESTED_BY_MANUAL = 'manual';
 /** `status.requestedBy` of a request that claims GitHub identity without a valid attestation. */
 export const REQUESTED_BY_UNVERIFIED = 'unverified';
 
-/** Phases in which a request holds its workload. */
-const ACTIVE: readonly DeployPhase[] = ['Deploying', 'RollingBack'];
-/** Phases of requests that passed authorization and gates (they supersede older queued ones). */
-const PAST_GATES: readonly DeployPhase[] = [
-  'Queued',
-  'Deploying',
-  'RollingBack',
-  'Succeeded',
-  'Failed',
-  'RolledBack',
-];
-
+/** What the reconciler needs. */
 export interface ReconcilerDeps {
   kube: KubeClient;
   attestationKeys: readonly AttestationPublicKey[];
@@ -83,8 +91,6 @@ export interface ReconcilerDeps {
   policies?: (namespace: string) => DeployPolicy[];
   /** Namespaces the controller acts in (undefined: all); cross-namespace checks list only these. */
   namespaces?: readonly string[];
-  /** Called after each status write (tests stop the controller here to prove crash safety). */
-  afterStatusWrite?: (request: Request) => Promise<void> | void;
   /**
    * Seconds a request must be younger than the approval admission policy for its approvals to
    * count (a real API server enforces a new policy only once its informer has it). Default 2;
@@ -96,22 +102,28 @@ export interface ReconcilerDeps {
 /** How often a request whose approvals cannot be verified looks at the admission policy again. */
 const ADMISSION_RECHECK_MS = 60_000;
 
-/** True when two versions of a request differ in `status.github` at most. */
+/** True when two versions of a request differ at most in what the GitHub reporter owns. */
 function onlyGitHubReportChanged(before: Request, after: Request): boolean {
   const strip = (request: Request): string => {
-    const { github: _github, ...status } = request.status ?? {};
-    return JSON.stringify([request.metadata.uid, request.metadata.generation, request.spec, status]);
+    const { github: _github, conditions, ...status } = request.status ?? {};
+    const own = (conditions ?? []).filter((condition) => condition.type !== GITHUB_REPORTED);
+    return JSON.stringify([request.metadata.uid, request.metadata.generation, request.spec, status, own]);
   };
   return strip(before) === strip(after);
 }
 
-/** A step's verdict: go on, or stop here (optionally asking to run again later). */
-type Step = { next: true } | { next: false; requeueAfterMs?: number };
-const NEXT: Step = { next: true };
-const stop = (requeueAfterMs?: number): Step => ({
-  next: false,
-  ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
-});
+/** A step's verdict: go on to the next step, or end the reconcile with a result. */
+type Step = typeof NEXT | ReconcileResult;
+const NEXT = { kind: 'next' } as const;
+
+/** An Event to record once the status that explains it is written. */
+interface PendingEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** A phase transition (logged and counted), not a retried error. */
+  transition?: DeployPhase;
+}
 
 /** The state of one reconcile: the request as last written, and the status being built. */
 interface Run {
@@ -119,62 +131,23 @@ interface Run {
   status: DeployRequestStatus;
   identity?: GitHubIdentity;
   policy?: DeployPolicy;
+  events: PendingEvent[];
+  /** Counted once the status saying so is written. */
+  finished?: DeployPhase;
+  deployOutcome?: 'succeeded' | 'rolled_back' | 'failed';
 }
 
-/** Per-workload lock: ordering decisions and the start of a deploy are serialised per workload. */
-class KeyedLock {
-  private readonly tails = new Map<string, Promise<void>>();
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const current = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => current);
-    this.tails.set(key, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
+/** A policy's rollout settings as a deploy records them (no policy: the defaults). */
+function appliedSettings(policy: DeployPolicy | undefined): AppliedRolloutSettings {
+  const generation = policy?.metadata.generation;
+  return {
+    ...rolloutSettings(policy ?? ({ spec: {} } as DeployPolicy)),
+    ...(generation !== undefined ? { policyGeneration: generation } : {}),
+  };
 }
 
 function isTerminal(phase: DeployPhase | undefined): boolean {
   return phase !== undefined && TERMINAL_PHASES.includes(phase);
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** When a request was made: the receiver's millisecond `requestedAt`, else its creationTimestamp. */
-function requestTime(request: Request): number {
-  const requested = Date.parse(request.spec.requestedAt ?? '');
-  return Number.isFinite(requested) ? requested : Date.parse(request.metadata.creationTimestamp ?? '');
-}
-
-/** Newer means requested later; the same millisecond: name order (deterministic across replicas). */
-function isNewer(a: Request, b: Request): boolean {
-  const ta = requestTime(a);
-  const tb = requestTime(b);
-  if (
-    Number.isFinite(Date.parse(a.spec.requestedAt ?? '')) !==
-    Number.isFinite(Date.parse(b.spec.requestedAt ?? ''))
-  ) {
-    // One time has milliseconds, the other (a creationTimestamp) whole seconds: within one second
-    // their order is unknown, and neither supersedes the other on a guess (both deploy, in turn).
-    const [sa, sb] = [Math.floor(ta / 1000), Math.floor(tb / 1000)];
-    return sa > sb;
-  }
-  return ta !== tb ? ta > tb : (a.metadata.name ?? '') > (b.metadata.name ?? '');
-}
-
-/** Total order of requests: creationTimestamp, then namespace, then name. */
-function comesFirst(a: Request, b: Request): boolean {
-  const key = (r: Request): string =>
-    `${r.metadata.creationTimestamp ?? ''}/${r.metadata.namespace ?? ''}/${r.metadata.name ?? ''}`;
-  return key(a) < key(b);
 }
 
 /** The controller lacks RBAC to read the admission objects: approvals cannot count, and it says why. */
@@ -199,7 +172,7 @@ function notApproverMessage(
 
 /** Reconciles one DeployRequest at a time (the queue guarantees one in flight per key). */
 export class DeployRequestReconciler {
-  private readonly lock = new KeyedLock();
+  private readonly locks = new WorkloadLocks();
   private readonly now: () => Date;
   private readonly pollMs: number;
 
@@ -208,29 +181,40 @@ export class DeployRequestReconciler {
     this.pollMs = deps.pollMs ?? 1000;
   }
 
-  /** Reconcile `namespace/name`. Throws for transient errors (the queue retries with backoff). */
+  /** Reconcile `namespace/name`. Throws a {@link GenericError} after showing it on the request. */
   async reconcile(key: string): Promise<WorkResult> {
     const [namespace, name] = key.split('/') as [string, string];
     const started = performance.now();
-    const request = await this.deps.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
-    if (!request || isTerminal(request.status?.phase) || request.metadata.deletionTimestamp) return undefined;
-    const run: Run = { request, status: structuredClone(request.status ?? {}) };
     try {
-      for (const step of [
-        this.verifySource,
-        this.authorize,
-        this.gates,
-        this.order,
-        this.deploy,
-        this.followRollout,
-      ]) {
-        const verdict = await step.call(this, run);
-        if (!verdict.next)
-          return verdict.requeueAfterMs !== undefined
-            ? { requeueAfterMs: verdict.requeueAfterMs }
-            : undefined;
+      const request = await this.deps.kube
+        .get<Request>(RESOURCE_TYPES.deployRequests, namespace, name)
+        .catch((error: unknown) => {
+          throw genericError(error, `reading DeployRequest ${key}`);
+        });
+      if (!request || isTerminal(request.status?.phase) || request.metadata.deletionTimestamp)
+        return undefined;
+      const run: Run = { request, status: structuredClone(request.status ?? {}), events: [] };
+      let result: ReconcileResult;
+      try {
+        result = await this.steps(run);
+      } catch (error) {
+        const failure = genericError(error);
+        // Shown on the status as last written: what the failed step had built is not true yet
+        // (a Deploying written outside the per-workload lock would break the one-deploy rule).
+        run.status = structuredClone(run.request.status ?? {});
+        run.events = [];
+        run.finished = undefined;
+        run.deployOutcome = undefined;
+        await this.summarize(run, failure).catch((writeError: unknown) =>
+          this.deps.logger.debug(
+            { request: key, err: writeError },
+            'could not show the error on the request',
+          ),
+        );
+        throw failure;
       }
-      return undefined;
+      await this.summarize(run, result);
+      return toWorkResult(result);
     } finally {
       this.deps.metrics
         ?.histogram('controller_reconcile_duration_seconds', 'Time of one DeployRequest reconcile.')
@@ -238,12 +222,60 @@ export class DeployRequestReconciler {
     }
   }
 
+  /** The steps, in order, until one ends the reconcile. */
+  private async steps(run: Run): Promise<ReconcileResult> {
+    for (const step of [
+      this.verifySource,
+      this.authorize,
+      this.gates,
+      this.order,
+      this.deploy,
+      this.followRollout,
+    ]) {
+      const verdict = await step.call(this, run);
+      if (verdict.kind !== 'next') return verdict;
+    }
+    // followRollout always ends the reconcile; this is for the type checker.
+    throw new GenericError('the rollout step did not decide');
+  }
+
+  /**
+   * The deferred summarise step: Ready/Reconciling/Stalled from the outcome, one status write
+   * (skipped when nothing changed), then the Events, logs and metrics of what was written.
+   */
+  private async summarize(run: Run, outcome: ReconcileResult | GenericError): Promise<void> {
+    if (this.deps.signal?.aborted) return;
+    run.status.conditions = summarizeConditions(
+      run.status.conditions,
+      outcome,
+      run.request.metadata.generation,
+      this.now(),
+    );
+    if (outcome instanceof GenericError)
+      run.events.push({ type: 'Warning', reason: outcome.reason, message: outcome.message });
+    await this.commit(run);
+    if (run.finished)
+      this.deps.metrics
+        ?.counter(
+          'controller_requests_finished_total',
+          'DeployRequests that reached a final phase, by phase.',
+          ['phase'],
+        )
+        .inc({ phase: run.finished });
+    if (run.deployOutcome)
+      this.deps.metrics
+        ?.counter('controller_deploys_total', 'Finished deploys by outcome.', ['outcome'])
+        .inc({ outcome: run.deployOutcome });
+  }
+
   /** DeployRequests matching a label selector in every namespace the controller may read. */
   private async listEverywhere(type: ResourceType, labelSelector: string): Promise<Request[]> {
     const namespaces = this.deps.namespaces?.length ? this.deps.namespaces : [undefined];
     const lists = await Promise.all(
       namespaces.map((namespace) => this.deps.kube.list<Request>(type, namespace, { labelSelector })),
-    );
+    ).catch((error: unknown) => {
+      throw genericError(error, 'listing DeployRequests of the same token');
+    });
     return lists.flatMap((list) => list.items);
   }
 
@@ -258,14 +290,13 @@ export class DeployRequestReconciler {
     const result = await verifyAttestation(run.request, this.deps.attestationKeys);
     run.status.requestedBy = result.ok ? (source.github?.repository ?? '') : REQUESTED_BY_UNVERIFIED;
     if (!result.ok) {
-      await this.finish(
+      return this.finish(
         run,
         'Denied',
         CONDITION.authorized,
         REASON.attestationInvalid,
         `source ${source.type} claims GitHub identity but ${result.reason}; denied`,
       );
-      return stop();
     }
     run.identity = source.github;
     // A token deploys once: the receiver's names make that so within a namespace; across
@@ -282,41 +313,43 @@ export class DeployRequestReconciler {
           other.spec.source.github?.issuer === github.issuer &&
           // The other wins when it already moved past Pending, or when it comes first in
           // (creationTimestamp, namespace, name) order; requests denied for reuse never win.
-          other.status?.conditions?.find((c) => c.type === CONDITION.authorized)?.reason !==
-            REASON.tokenReused &&
+          getCondition(other.status?.conditions, CONDITION.authorized)?.reason !== REASON.tokenReused &&
           ((other.status?.phase !== undefined && other.status.phase !== 'Pending') ||
             comesFirst(other, run.request)),
       );
       const first = sameToken[0];
       if (first) {
-        await this.finish(
+        return this.finish(
           run,
           'Denied',
           CONDITION.authorized,
           REASON.tokenReused,
           `the same token already created DeployRequest ${first.metadata.namespace}/${first.metadata.name}; a token deploys once`,
         );
-        return stop();
       }
     }
     return NEXT;
   }
 
-  /** Step 2: default-deny policy decision. */
+  /** Step 2: default-deny policy decision (skipped once the deploy has started). */
   private async authorize(run: Run): Promise<Step> {
     const namespace = run.request.metadata.namespace;
     const policies = this.deps.policies
       ? this.deps.policies(namespace ?? '')
-      : (await this.deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace))
-          .items;
-    if (ACTIVE.includes(run.status.phase as DeployPhase)) {
-      // Authorized when the deploy started; a policy edited mid-rollout does not strand the workload.
-      run.policy = policies.find((p) => p.metadata.name === run.status.matchedPolicy) ?? {
-        apiVersion: 'keyless.dev/v1alpha1',
-        kind: 'DeployPolicy',
-        metadata: { name: run.status.matchedPolicy ?? '' },
-        spec: { targets: [], images: { repositories: [] } },
-      };
+      : (
+          await this.deps.kube
+            .list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace)
+            .catch((error: unknown) => {
+              throw genericError(error, 'listing DeployPolicies');
+            })
+        ).items;
+    if (isActive(run.status.phase)) {
+      // Authorized when the deploy started, under the settings recorded then: a policy edited or
+      // deleted mid-rollout neither strands the workload nor changes its timeout or rollback.
+      // (Requests that started before the settings were recorded take them from the policy now.)
+      run.status.rolloutSettings ??= appliedSettings(
+        policies.find((p) => p.metadata.name === run.status.matchedPolicy),
+      );
       return NEXT;
     }
     const decision = evaluatePolicies({
@@ -326,14 +359,13 @@ export class DeployRequestReconciler {
     });
     if (!decision.allowed) {
       const conditions = [...new Set(decision.reasons.map((reason) => reason.condition))].join(', ');
-      await this.finish(
+      return this.finish(
         run,
         'Denied',
         CONDITION.authorized,
         REASON.policyDenied,
         `denied (${conditions}): ${describeDenial(decision.reasons)}`,
       );
-      return stop();
     }
     run.policy = decision.policy;
     run.status.matchedPolicy = decision.policy.metadata.name;
@@ -349,7 +381,7 @@ export class DeployRequestReconciler {
 
   /** Step 3: approval, deploy windows and freezes (skipped once the deploy has started). */
   private async gates(run: Run): Promise<Step> {
-    if (ACTIVE.includes(run.status.phase as DeployPhase)) return NEXT;
+    if (isActive(run.status.phase)) return NEXT;
     const policy = run.policy as DeployPolicy;
     const approval = evaluateApproval(
       policy,
@@ -358,39 +390,38 @@ export class DeployRequestReconciler {
     );
     if (approval.state === 'rejected') {
       run.status.rejectedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
-      await this.finish(
+      return this.finish(
         run,
         'Rejected',
         CONDITION.approved,
         REASON.rejected,
         `rejected by ${describeApprover(approval.by)}`,
       );
-      return stop();
     }
     if (approval.state === 'unverifiable') {
-      await this.transition(
+      return this.wait(
         run,
         'WaitingForApproval',
         CONDITION.approved,
         'False',
         REASON.approvalNotVerifiable,
         `waiting for approval, but no approval or rejection counts: ${approval.reason}`,
+        ADMISSION_RECHECK_MS,
         'Warning',
       );
-      return stop(ADMISSION_RECHECK_MS);
     }
     if (approval.state === 'waitingForApproval') {
       const ignoring = approval.ignored.length > 0;
-      await this.transition(
+      return this.wait(
         run,
         'WaitingForApproval',
         CONDITION.approved,
         'False',
         ignoring ? REASON.notAnApprover : REASON.waitingForApproval,
         ignoring ? notApproverMessage(policy, approval) : waitingMessage(policy, run.request),
+        undefined,
         ignoring ? 'Warning' : 'Normal',
       );
-      return stop();
     }
     if (approval.state === 'approved') {
       run.status.approvedBy = describeApprover(approval.by).slice(0, 256); // the schema's maxLength
@@ -405,16 +436,15 @@ export class DeployRequestReconciler {
     const schedule = evaluateSchedule(policy, this.now());
     if (!schedule.open) {
       run.status.waitingUntil = timestamp(schedule.until);
-      await this.transition(
+      return this.wait(
         run,
         'Waiting',
         CONDITION.scheduled,
         'False',
         REASON.outsideWindow,
         `${schedule.reason}; waiting until ${timestamp(schedule.until)}`,
-        'Normal',
+        Math.max(1000, schedule.until.getTime() - this.now().getTime()),
       );
-      return stop(Math.max(1000, schedule.until.getTime() - this.now().getTime()));
     }
     delete run.status.waitingUntil;
     if (policy.spec.windows?.length || policy.spec.freezes?.length)
@@ -424,80 +454,74 @@ export class DeployRequestReconciler {
 
   /** Step 4: one deploy per workload; newer authorized requests supersede older waiting ones. */
   private async order(run: Run): Promise<Step> {
-    if (ACTIVE.includes(run.status.phase as DeployPhase)) return NEXT;
+    if (isActive(run.status.phase)) return NEXT;
     const { request } = run;
     const target = request.spec.target;
-    return this.lock.run(`${request.metadata.namespace}/${target.kind}/${target.name}`, async () => {
+    return this.locks.run(request, async () => {
       const others = (
-        await this.deps.kube.list<Request>(RESOURCE_TYPES.deployRequests, request.metadata.namespace)
-      ).items.filter(
-        (other) =>
-          other.metadata.name !== request.metadata.name &&
-          other.spec.target.kind === target.kind &&
-          other.spec.target.name === target.name,
-      );
-      const newer = others.filter(
-        (other) => isNewer(other, request) && PAST_GATES.includes(other.status?.phase as DeployPhase),
-      );
-      if (newer.length > 0) {
-        const newest = newer.reduce((a, b) => (isNewer(b, a) ? b : a));
-        run.status.supersededBy = newest.metadata.name;
-        await this.finish(
+        await this.deps.kube
+          .list<Request>(RESOURCE_TYPES.deployRequests, request.metadata.namespace)
+          .catch((error: unknown) => {
+            throw genericError(error, 'listing the DeployRequests of the workload');
+          })
+      ).items.filter((other) => sameWorkload(request, other));
+      const order = decideOrder(request, others);
+      if (order.decision === 'superseded') {
+        run.status.supersededBy = order.by.metadata.name;
+        return this.finish(
           run,
           'Superseded',
           CONDITION.deployed,
           REASON.superseded,
-          `superseded by the newer DeployRequest ${newest.metadata.name}`,
+          `superseded by the newer DeployRequest ${order.by.metadata.name}`,
           'Normal',
         );
-        return stop();
       }
-      const busy = others.find((other) => ACTIVE.includes(other.status?.phase as DeployPhase));
-      if (busy) {
-        await this.transition(
+      if (order.decision === 'busy') {
+        return this.wait(
           run,
           'Queued',
           CONDITION.deployed,
           'False',
           REASON.queued,
-          `waiting for DeployRequest ${busy.metadata.name} to finish on ${target.kind} ${target.name}`,
-          'Normal',
+          `waiting for DeployRequest ${order.holder.metadata.name} to finish on ${target.kind} ${target.name}`,
+          this.pollMs * 2,
         );
-        return stop(this.pollMs * 2);
       }
       // Start the deploy while holding the lock, so no other request for this workload starts too.
       return this.startDeploy(run);
     });
   }
 
-  /** Write-ahead: record the previous images and phase Deploying before touching the workload. */
+  /**
+   * Write-ahead: record the previous images, the rollout settings and phase Deploying before
+   * touching the workload.
+   */
   private async startDeploy(run: Run): Promise<Step> {
     const { request } = run;
     const workload = await this.workload(run);
     if (!workload) {
-      await this.finish(
+      return this.finish(
         run,
         'Failed',
         CONDITION.deployed,
         REASON.targetNotFound,
         `${request.spec.target.kind} ${request.spec.target.name} not found in namespace ${request.metadata.namespace}`,
       );
-      return stop();
     }
-    const missing = missingContainers(workload, request.spec.images);
+    const missing = missingContainers(workload, request.spec.images, request.spec.target.kind);
     if (missing.length > 0) {
-      await this.finish(
+      return this.finish(
         run,
         'Failed',
         CONDITION.deployed,
         REASON.containerNotFound,
         `${request.spec.target.kind} ${request.spec.target.name} has no container ${missing.join(', ')}`,
       );
-      return stop();
     }
-    if (runsImages(workload, request.spec.images)) {
+    if (runsImages(workload, request.spec.images, request.spec.target.kind)) {
       run.status.completedAt = timestamp(this.now());
-      await this.finish(
+      return this.finish(
         run,
         'Succeeded',
         CONDITION.deployed,
@@ -505,17 +529,17 @@ export class DeployRequestReconciler {
         'the workload already runs the requested images; nothing to do',
         'Normal',
       );
-      return stop();
     }
-    const current = currentImages(workload);
+    const current = currentImages(workload, request.spec.target.kind);
     run.status.previousImages = request.spec.images.map(({ container }) => ({
       container,
       image: current.get(container) as string,
     }));
     run.status.startedAt = timestamp(this.now());
     delete run.status.rollbackStartedAt;
+    run.status.rolloutSettings = appliedSettings(run.policy);
     delete run.status.deployedGeneration;
-    await this.transition(
+    await this.progress(
       run,
       'Deploying',
       CONDITION.deployed,
@@ -536,16 +560,16 @@ export class DeployRequestReconciler {
       : run.request.spec.images;
     const marker = rollingBack ? ROLLBACK_ANNOTATION : ANNOTATIONS.deployRequest;
     const self = `${run.request.metadata.namespace}/${run.request.metadata.name}`;
+    const target = run.request.spec.target;
     const workload = await this.workload(run);
     if (!workload) {
-      await this.finish(
+      return this.finish(
         run,
         'Failed',
         CONDITION.deployed,
         REASON.targetNotFound,
-        `${run.request.spec.target.kind} ${run.request.spec.target.name} disappeared during the deploy`,
+        `${target.kind} ${target.name} disappeared during the deploy`,
       );
-      return stop();
     }
     let generation: number;
     if (
@@ -556,23 +580,30 @@ export class DeployRequestReconciler {
       generation = workload.metadata.generation ?? 1;
     } else {
       this.assertLeading();
-      const patched = await this.deps.kube.patch<KubeObject>(
-        workloadResourceType(run.request.spec.target.kind),
-        run.request.metadata.namespace,
-        run.request.spec.target.name,
-        imagePatch(run.request.spec.target.kind, images, {
-          [marker]: self,
-          'keyless.dev/deploy-request-uid': run.request.metadata.uid ?? '',
-        }),
-        'strategic',
-        { fieldManager: FIELD_MANAGER },
-      );
+      const patched = await this.deps.kube
+        .patch<KubeObject>(
+          workloadResourceType(target.kind),
+          run.request.metadata.namespace,
+          target.name,
+          imagePatch(target.kind, images, {
+            [marker]: self,
+            'keyless.dev/deploy-request-uid': run.request.metadata.uid ?? '',
+          }),
+          'strategic',
+          { fieldManager: FIELD_MANAGER },
+        )
+        .catch((error: unknown) => {
+          throw genericError(
+            error,
+            `${rollingBack ? 'rolling back' : 'patching'} ${target.kind} ${target.name}`,
+          );
+        });
       generation = patched.metadata.generation ?? 1;
       this.deps.metrics
         ?.counter('controller_workload_patches_total', 'Workload patches made, by kind of patch.', ['kind'])
         .inc({ kind: rollingBack ? 'rollback' : 'deploy' });
       this.deps.logger.info(
-        { request: self, workload: run.request.spec.target, images, generation, rollback: rollingBack },
+        { request: self, workload: target, images, generation, rollback: rollingBack },
         rollingBack ? 'rolled back workload images' : 'patched workload images',
       );
     }
@@ -581,22 +612,24 @@ export class DeployRequestReconciler {
     return NEXT;
   }
 
-  /** Step 6: follow the rollout to available, or fail (and roll back if the policy says so). */
+  /**
+   * Step 6: follow the rollout to available, or fail (and roll back when the settings recorded at
+   * the start of the deploy say so).
+   */
   private async followRollout(run: Run): Promise<Step> {
     const workload = await this.workload(run);
     if (!workload) {
-      await this.finish(
+      return this.finish(
         run,
         'Failed',
         CONDITION.deployed,
         REASON.targetNotFound,
         'the workload disappeared during the rollout',
       );
-      return stop();
     }
     const rollingBack = run.status.phase === 'RollingBack';
-    const state = rolloutState(workload, run.status.deployedGeneration ?? 1);
-    const settings = rolloutSettings(run.policy as DeployPolicy);
+    const state = rolloutState(workload, run.status.deployedGeneration ?? 1, run.request.spec.target.kind);
+    const settings = run.status.rolloutSettings ?? appliedSettings(run.policy);
     // A rollback's timeout runs from the rollback's own start; startedAt keeps the deploy's start.
     const since = rollingBack ? (run.status.rollbackStartedAt ?? run.status.startedAt) : run.status.startedAt;
     const elapsedMs = this.now().getTime() - Date.parse(since ?? timestamp(this.now()));
@@ -604,32 +637,33 @@ export class DeployRequestReconciler {
       state.state === 'progressing' && elapsedMs > settings.timeoutSeconds * 1000 * (rollingBack ? 2 : 1);
     if (state.state === 'available') {
       run.status.completedAt = timestamp(this.now());
+      run.deployOutcome = rollingBack ? 'rolled_back' : 'succeeded';
       if (rollingBack) {
-        await this.finish(
+        return this.finish(
           run,
           'RolledBack',
           CONDITION.rolledBack,
           REASON.rollbackComplete,
           `the rollout failed; restored ${(run.status.previousImages ?? []).map((i) => `${i.container}=${i.image}`).join(', ')}`,
         );
-      } else {
-        await this.finish(
-          run,
-          'Succeeded',
-          CONDITION.deployed,
-          REASON.rolloutComplete,
-          `rolled out ${run.request.spec.images.map((i) => `${i.container}=${i.image}`).join(', ')}`,
-          'Normal',
-        );
       }
-      this.countDeploy(rollingBack ? 'rolled_back' : 'succeeded');
-      return stop();
+      return this.finish(
+        run,
+        'Succeeded',
+        CONDITION.deployed,
+        REASON.rolloutComplete,
+        `rolled out ${run.request.spec.images.map((i) => `${i.container}=${i.image}`).join(', ')}`,
+        'Normal',
+      );
     }
     if (state.state === 'progressing' && !timedOut) {
-      this.condition(run, CONDITION.reconciling, 'True', REASON.progressing, state.message);
       run.status.message = `${rollingBack ? 'rolling back' : 'rolling out'}: ${state.message}`;
-      await this.commit(run);
-      return stop(this.pollMs);
+      return {
+        kind: 'waiting',
+        reason: REASON.progressing,
+        message: state.message,
+        requeueAfterMs: this.pollMs,
+      };
     }
     const reason = state.state === 'failed' ? REASON.progressDeadlineExceeded : REASON.rolloutTimeout;
     const detail =
@@ -638,33 +672,31 @@ export class DeployRequestReconciler {
         : `rollout did not complete within ${settings.timeoutSeconds}s`;
     if (rollingBack) {
       run.status.completedAt = timestamp(this.now());
-      await this.finish(
+      run.deployOutcome = 'failed';
+      return this.finish(
         run,
         'Failed',
         CONDITION.rolledBack,
         REASON.rollbackFailed,
         `the rollback did not complete either: ${detail}`,
       );
-      this.countDeploy('failed');
-      return stop();
     }
     if (!settings.rollbackOnFailure) {
       run.status.completedAt = timestamp(this.now());
-      await this.finish(
+      run.deployOutcome = 'failed';
+      return this.finish(
         run,
         'Failed',
         CONDITION.deployed,
         reason,
         `${detail}; rollbackOnFailure is false, the new images stay`,
       );
-      this.countDeploy('failed');
-      return stop();
     }
     // Write-ahead again: RollingBack with no deployedGeneration, then the rollback patch.
     delete run.status.deployedGeneration;
     run.status.rollbackStartedAt = timestamp(this.now());
     this.condition(run, CONDITION.deployed, 'False', reason, detail);
-    await this.transition(
+    await this.progress(
       run,
       'RollingBack',
       CONDITION.rolledBack,
@@ -674,7 +706,14 @@ export class DeployRequestReconciler {
       'Warning',
     );
     const step = await this.deploy(run);
-    return step.next ? stop(this.pollMs) : step;
+    return step.kind === 'next'
+      ? {
+          kind: 'waiting',
+          reason: REASON.rollingBack,
+          message: `${detail}; restoring the previous images`,
+          requeueAfterMs: this.pollMs,
+        }
+      : step;
   }
 
   /**
@@ -690,7 +729,8 @@ export class DeployRequestReconciler {
           APPROVAL_ADMISSION_NAME,
         );
       } catch (error) {
-        if (!isKubeError(error, 403)) throw error;
+        if (!isKubeError(error, 403))
+          throw genericError(error, `reading ${type.kind} ${APPROVAL_ADMISSION_NAME}`);
         throw new ForbiddenRead(
           `the controller may not read ${type.kind} ${APPROVAL_ADMISSION_NAME} (${error.message}): grant it get on validatingadmissionpolicies and validatingadmissionpolicybindings named ${APPROVAL_ADMISSION_NAME} (the chart does)`,
         );
@@ -715,17 +755,17 @@ export class DeployRequestReconciler {
 
   private async workload(run: Run): Promise<KubeObject | undefined> {
     const target = run.request.spec.target;
-    return this.deps.kube.get<KubeObject>(
-      workloadResourceType(target.kind),
-      run.request.metadata.namespace,
-      target.name,
-    );
+    return this.deps.kube
+      .get<KubeObject>(workloadResourceType(target.kind), run.request.metadata.namespace, target.name)
+      .catch((error: unknown) => {
+        throw genericError(error, `reading ${target.kind} ${target.name}`);
+      });
   }
 
   private condition(
     run: Run,
     type: string,
-    status: 'True' | 'False' | 'Unknown',
+    status: Condition['status'],
     reason: string,
     message: string,
   ): void {
@@ -737,119 +777,159 @@ export class DeployRequestReconciler {
     );
   }
 
-  /** Move to a non-terminal phase: condition, phase, message, status write, Event, log. */
-  private async transition(
+  /** Enter a phase: its condition, phase and message, and the Event announcing it (when new). */
+  private enter(
     run: Run,
     phase: DeployPhase,
     type: string,
-    status: 'True' | 'False' | 'Unknown',
+    status: Condition['status'],
     reason: string,
     message: string,
     eventType: 'Normal' | 'Warning',
-  ): Promise<void> {
+  ): void {
     const changed = run.status.phase !== phase || run.status.message !== message;
     run.status.phase = phase;
     run.status.message = message;
     this.condition(run, type, status, reason, message);
-    this.condition(run, CONDITION.ready, 'False', reason, message);
-    this.condition(run, CONDITION.reconciling, 'True', reason, message);
-    await this.commit(run);
-    if (changed) await this.announce(run, eventType, reason, message, phase);
+    if (changed) run.events.push({ type: eventType, reason, message, transition: phase });
   }
 
-  /** Move to a terminal phase. */
-  private async finish(
+  /** Wait in a non-terminal phase (for time when `requeueAfterMs` is given, else for a change). */
+  private wait(
+    run: Run,
+    phase: DeployPhase,
+    type: string,
+    status: Condition['status'],
+    reason: string,
+    message: string,
+    requeueAfterMs?: number,
+    eventType: 'Normal' | 'Warning' = 'Normal',
+  ): ReconcileResult {
+    this.enter(run, phase, type, status, reason, message, eventType);
+    return {
+      kind: 'waiting',
+      reason,
+      message,
+      ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+    };
+  }
+
+  /**
+   * Write-ahead: enter a phase whose side effect follows at once (Deploying, RollingBack), so the
+   * status is written now, summarised as waiting, before the step touches the workload.
+   */
+  private async progress(
+    run: Run,
+    phase: DeployPhase,
+    type: string,
+    status: Condition['status'],
+    reason: string,
+    message: string,
+    eventType: 'Normal' | 'Warning',
+  ): Promise<void> {
+    this.enter(run, phase, type, status, reason, message, eventType);
+    run.status.conditions = summarizeConditions(
+      run.status.conditions,
+      { kind: 'waiting', reason, message },
+      run.request.metadata.generation,
+      this.now(),
+    );
+    await this.commit(run);
+  }
+
+  /** End in a terminal phase: success for Succeeded, stalling (no retry) for everything else. */
+  private finish(
     run: Run,
     phase: DeployPhase,
     type: string,
     reason: string,
     message: string,
     eventType: 'Normal' | 'Warning' = 'Warning',
-  ): Promise<void> {
+  ): ReconcileResult {
     const success = phase === 'Succeeded';
     run.status.phase = phase;
     run.status.message = message;
     run.status.completedAt ??= timestamp(this.now());
     // The condition of the step that ended it: True for a success or a completed rollback.
     this.condition(run, type, success || phase === 'RolledBack' ? 'True' : 'False', reason, message);
-    this.condition(run, CONDITION.ready, success ? 'True' : 'False', reason, message);
-    this.condition(run, CONDITION.reconciling, 'False', reason, message);
-    this.condition(
-      run,
-      CONDITION.stalled,
-      success ? 'False' : 'True',
-      reason,
-      success ? 'finished' : message,
-    );
-    await this.commit(run);
-    this.deps.metrics
-      ?.counter(
-        'controller_requests_finished_total',
-        'DeployRequests that reached a final phase, by phase.',
-        ['phase'],
-      )
-      .inc({ phase });
-    await this.announce(run, eventType, reason, message, phase);
+    run.finished = phase;
+    run.events.push({ type: eventType, reason, message, transition: phase });
+    return { kind: success ? 'success' : 'stalling', reason, message };
   }
 
-  private async announce(
-    run: Run,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-    phase: DeployPhase,
-  ): Promise<void> {
+  /** Record the Events (and logs, metrics) of what the last status write made true. */
+  private async announce(run: Run): Promise<void> {
     const { request } = run;
-    this.deps.logger.info(
-      { request: `${request.metadata.namespace}/${request.metadata.name}`, phase, reason },
-      message,
-    );
-    this.deps.metrics
-      ?.counter('controller_transitions_total', 'Phase transitions of DeployRequests.', ['phase'])
-      .inc({ phase });
-    await this.deps.events.record(request, type, reason, message);
+    const where = `${request.metadata.namespace}/${request.metadata.name}`;
+    for (const event of run.events.splice(0)) {
+      if (event.transition) {
+        this.deps.logger.info(
+          { request: where, phase: event.transition, reason: event.reason },
+          event.message,
+        );
+        this.deps.metrics
+          ?.counter('controller_transitions_total', 'Phase transitions of DeployRequests.', ['phase'])
+          .inc({ phase: event.transition });
+      }
+      await this.deps.events.record(request, event.type, event.reason, event.message);
+    }
   }
 
   /**
-   * One status write with the resourceVersion read. A conflict is thrown (the queue retries), except
-   * when the only change since the read is `status.github`, which the GitHub reporter owns: then the
-   * write is repeated on the fresh object, keeping the reporter's progress.
+   * Write the status when it changed, with the resourceVersion read, then announce. A conflict is
+   * thrown (the queue retries), except when the only change since the read is what the GitHub
+   * reporter owns (`status.github`, the GitHubReported condition): then the write is repeated on
+   * the fresh object, keeping the reporter's progress.
    */
   private async commit(run: Run): Promise<void> {
     this.assertLeading();
     run.status.observedGeneration = run.request.metadata.generation;
-    let written: Request | undefined;
-    for (let attempt = 0; !written; attempt++) {
-      try {
-        written = await this.deps.kube.replace<Request>(
-          RESOURCE_TYPES.deployRequests,
-          { ...run.request, status: run.status },
-          { subresource: 'status', fieldManager: FIELD_MANAGER },
-        );
-      } catch (error) {
-        if (!isKubeError(error, 409) || attempt >= 5) throw error;
-        const fresh = await this.deps.kube.get<Request>(
-          RESOURCE_TYPES.deployRequests,
-          run.request.metadata.namespace,
-          run.request.metadata.name as string,
-        );
-        if (!fresh || !onlyGitHubReportChanged(run.request, fresh)) throw error;
-        run.request = fresh;
-        run.status = { ...run.status, ...(fresh.status?.github ? { github: fresh.status.github } : {}) };
+    if (!isDeepStrictEqual(normalize(run.status), normalize(run.request.status ?? {}))) {
+      let written: Request | undefined;
+      for (let attempt = 0; !written; attempt++) {
+        try {
+          written = await this.deps.kube.replace<Request>(
+            RESOURCE_TYPES.deployRequests,
+            { ...run.request, status: run.status },
+            { subresource: 'status', fieldManager: FIELD_MANAGER },
+          );
+        } catch (error) {
+          if (!isKubeError(error, 409) || attempt >= 5) throw genericError(error, 'writing the status');
+          const fresh = await this.deps.kube.get<Request>(
+            RESOURCE_TYPES.deployRequests,
+            run.request.metadata.namespace,
+            run.request.metadata.name as string,
+          );
+          if (!fresh || !onlyGitHubReportChanged(run.request, fresh))
+            throw genericError(error, 'writing the status');
+          run.request = fresh;
+          run.status = withReporterState(run.status, fresh.status);
+        }
       }
+      run.request = written;
+      run.status = structuredClone(written.status ?? {});
     }
-    run.request = written;
-    run.status = structuredClone(written.status ?? {});
-    await this.deps.afterStatusWrite?.(written);
-  }
-
-  private countDeploy(outcome: 'succeeded' | 'rolled_back' | 'failed'): void {
-    this.deps.metrics
-      ?.counter('controller_deploys_total', 'Finished deploys by outcome.', ['outcome'])
-      .inc({ outcome });
+    await this.announce(run);
   }
 
   private assertLeading(): void {
-    if (this.deps.signal?.aborted) throw new Error('not the leader any more; stopping work');
+    if (this.deps.signal?.aborted) throw new GenericError('not the leader any more; stopping work');
   }
+}
+
+/** JSON shape of a status (no undefined members), to compare what was read with what was built. */
+function normalize(status: DeployRequestStatus): unknown {
+  return JSON.parse(JSON.stringify(status)) as unknown;
+}
+
+/** `status` with the GitHub reporter's part (`github`, the GitHubReported condition) taken from `fresh`. */
+function withReporterState(
+  status: DeployRequestStatus,
+  fresh: DeployRequestStatus | undefined,
+): DeployRequestStatus {
+  const reported = getCondition(fresh?.conditions, GITHUB_REPORTED);
+  const own = (status.conditions ?? []).filter((condition) => condition.type !== GITHUB_REPORTED);
+  const next: DeployRequestStatus = { ...status, conditions: reported ? [...own, reported] : own };
+  if (fresh?.github) next.github = fresh.github;
+  return next;
 }

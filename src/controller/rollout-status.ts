@@ -3,6 +3,7 @@
  * controller has observed the generation and every replica is updated, ready and available; failed
  * on ProgressDeadlineExceeded.
  */
+import type { WorkloadKind } from '../api/types.js';
 import type { KubeObject } from '../kube/kube-client.js';
 
 type Json = Record<string, unknown>;
@@ -14,14 +15,17 @@ export type RolloutState =
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
 
-/** The rollout state of `workload` for the spec at `generation` (the one the deploy produced). */
-export function rolloutState(workload: KubeObject, generation: number): RolloutState {
+/**
+ * The rollout state of `workload` (a `kind`, as the request names it) for the spec at `generation`
+ * (the one the deploy produced).
+ */
+export function rolloutState(workload: KubeObject, generation: number, kind: WorkloadKind): RolloutState {
   const status = (workload.status ?? {}) as Json;
   const spec = (workload.spec ?? {}) as Json;
-  if (workload.kind === 'CronJob') return { state: 'available' };
+  if (kind === 'CronJob') return { state: 'available' };
   if (num(status.observedGeneration) < generation)
     return { state: 'progressing', message: 'waiting for the workload controller to observe the new spec' };
-  if (workload.kind === 'Deployment') {
+  if (kind === 'Deployment') {
     const progressing = ((status.conditions ?? []) as Json[]).find((c) => c.type === 'Progressing');
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
       return {
@@ -48,7 +52,7 @@ export function rolloutState(workload: KubeObject, generation: number): RolloutS
       };
     return { state: 'available' };
   }
-  if (workload.kind === 'StatefulSet') {
+  if (kind === 'StatefulSet') {
     const desired = typeof spec.replicas === 'number' ? spec.replicas : 1;
     if (num(status.readyReplicas) < desired)
       return { state: 'progressing', message: `${num(status.readyReplicas)} of ${desired} pods ready` };

@@ -8,31 +8,39 @@ import type { KubeObject } from '../kube/kube-client.js';
 
 type Json = Record<string, unknown>;
 
-function podSpec(workload: KubeObject): Json | undefined {
+/**
+ * The pod spec of a workload of `kind` (given by the request, not read from the object: list
+ * answers may leave `kind` out of their items).
+ */
+function podSpec(workload: KubeObject, kind: WorkloadKind): Json | undefined {
   const spec = workload.spec as Json | undefined;
   if (!spec) return undefined;
   const template =
-    workload.kind === 'CronJob'
+    kind === 'CronJob'
       ? (((spec.jobTemplate as Json | undefined)?.spec as Json | undefined)?.template as Json | undefined)
       : (spec.template as Json | undefined);
   return template?.spec as Json | undefined;
 }
 
 /** Images of every container (init containers excluded), by container name. */
-export function currentImages(workload: KubeObject): Map<string, string> {
-  const containers = (podSpec(workload)?.containers ?? []) as Json[];
+export function currentImages(workload: KubeObject, kind: WorkloadKind): Map<string, string> {
+  const containers = (podSpec(workload, kind)?.containers ?? []) as Json[];
   return new Map(containers.map((container) => [String(container.name), String(container.image)]));
 }
 
 /** Containers named in `images` that the workload does not have. */
-export function missingContainers(workload: KubeObject, images: ContainerImage[]): string[] {
-  const current = currentImages(workload);
+export function missingContainers(
+  workload: KubeObject,
+  images: ContainerImage[],
+  kind: WorkloadKind,
+): string[] {
+  const current = currentImages(workload, kind);
   return images.map((i) => i.container).filter((name) => !current.has(name));
 }
 
 /** Does the workload already run exactly these images? */
-export function runsImages(workload: KubeObject, images: ContainerImage[]): boolean {
-  const current = currentImages(workload);
+export function runsImages(workload: KubeObject, images: ContainerImage[], kind: WorkloadKind): boolean {
+  const current = currentImages(workload, kind);
   return images.every((entry) => current.get(entry.container) === entry.image);
 }
 

@@ -9,15 +9,18 @@
  * deployment (found by this request's uid, or created; a `deployment` webhook brings its own) ->
  * statuses (each desired state not yet delivered, in order).
  */
-import type { DeployPolicy, DeployRequest, GitHubReportStatus } from '../api/types.js';
+import type { Condition, DeployPolicy, DeployRequest, GitHubReportStatus } from '../api/types.js';
 import { verifyAttestation, type AttestationPublicKey } from '../attestation/index.js';
 import type { KubeClient, KubeObject } from '../kube/kube-client.js';
 import { isKubeError } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { WorkResult } from '../controller/work-queue.js';
+import { getCondition, setCondition } from '../runtime/conditions.js';
+import type { EventRecorder } from '../runtime/event-recorder.js';
+import type { WorkResult } from '../runtime/work-queue.js';
 import { describeState, desiredStates } from './deployment-states.js';
+import { GITHUB_REASON, GITHUB_REPORTED } from './github-condition.js';
 import type { GitHubDeployments } from './github-deployments.js';
 import { retryDecision } from './github-retry.js';
 import type { RepositoryRef } from './installation-tokens.js';
@@ -36,6 +39,8 @@ export interface DeploymentReporterDeps {
   logUrlTemplate?: string;
   logger: Logger;
   metrics?: Metrics;
+  /** Events on the request when a report fails (rate limited by the recorder). */
+  events?: EventRecorder;
   now?: () => number;
   /** First retry delay after a GitHub error (doubles per attempt). Default 1 s. */
   retryBaseMs?: number;
@@ -57,7 +62,7 @@ export class DeploymentReporter {
 
   async reconcile(key: string): Promise<WorkResult> {
     const [namespace, name] = key.split('/') as [string, string];
-    const request = await this.deps.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
+    let request = await this.deps.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
     if (!request || !needsReport(request)) {
       this.attempts.delete(key);
       return undefined;
@@ -77,7 +82,7 @@ export class DeploymentReporter {
       if (!report.deploymentId) {
         const deployment = await this.deployment(request, repository, policy);
         report = { ...report, deploymentId: deployment.id, deploymentUrl: deployment.url };
-        await this.save(request, report);
+        request = await this.save(request, report);
       }
       const deploymentId = report.deploymentId as string;
       // Step 4, statuses: what GitHub already shows counts as delivered (a crash after the call).
@@ -97,7 +102,17 @@ export class DeploymentReporter {
         }
         report = { ...report, reportedStates: [...(report.reportedStates ?? []), state] };
         delete report.lastError;
-        await this.save(request, report);
+        // The report got through: a GitHubReported=False left by an earlier failure turns True.
+        const recovered =
+          getCondition(request.status?.conditions, GITHUB_REPORTED)?.status === 'False'
+            ? this.condition(
+                request,
+                'True',
+                GITHUB_REASON.delivered,
+                `GitHub shows ${report.reportedStates?.join(', ')}`,
+              )
+            : undefined;
+        request = await this.save(request, report, recovered);
       }
       this.attempts.delete(key);
       return undefined;
@@ -119,9 +134,18 @@ export class DeploymentReporter {
           : 'GitHub report failed; giving up until the request changes',
       );
       this.count('any', decision.retry ? 'retry' : 'failed');
+      // Visible on the request while it retries: the GitHubReported condition and a Warning Event.
+      const message = `reporting to GitHub failed: ${decision.reason}; ${
+        decision.retry ? 'retrying' : 'not retried until the request changes'
+      }`;
       if (request.status?.github?.lastError !== decision.reason) {
-        await this.save(request, { ...report, lastError: decision.reason }).catch(() => undefined);
+        await this.save(
+          request,
+          { ...report, lastError: decision.reason },
+          this.condition(request, 'False', GITHUB_REASON.failed, message),
+        ).catch(() => undefined);
       }
+      await this.deps.events?.record(request, 'Warning', GITHUB_REASON.failed, message);
       return decision.retry ? { requeueAfterMs: decision.afterMs } : undefined;
     }
   }
@@ -170,13 +194,42 @@ export class DeploymentReporter {
       .replaceAll('{name}', encodeURIComponent(request.metadata.name ?? ''));
   }
 
-  /** Merge-patch `status.github` only; the deploy reconciler owns the rest of the status. */
-  private async save(request: Request, report: GitHubReportStatus): Promise<void> {
-    await this.deps.kube.patch(
+  /** The request's conditions with GitHubReported set. */
+  private condition(
+    request: Request,
+    status: Condition['status'],
+    reason: string,
+    message: string,
+  ): Condition[] {
+    return setCondition(
+      request.status?.conditions,
+      { type: GITHUB_REPORTED, status, reason, message },
+      request.metadata.generation,
+      new Date((this.deps.now ?? Date.now)()),
+    );
+  }
+
+  /**
+   * Merge-patch `status.github`; the deploy reconciler owns the rest of the status. With
+   * `conditions` (the GitHubReported condition changed), the whole list is written, guarded by the
+   * resourceVersion read, so a condition the reconciler wrote meanwhile is never lost (409 instead).
+   */
+  private async save(
+    request: Request,
+    report: GitHubReportStatus,
+    conditions?: Condition[],
+  ): Promise<Request> {
+    return this.deps.kube.patch<Request>(
       RESOURCE_TYPES.deployRequests,
       request.metadata.namespace,
       request.metadata.name as string,
-      { status: { github: { ...report, lastError: report.lastError ?? null } } },
+      {
+        ...(conditions ? { metadata: { resourceVersion: request.metadata.resourceVersion } } : {}),
+        status: {
+          github: { ...report, lastError: report.lastError ?? null },
+          ...(conditions ? { conditions } : {}),
+        },
+      },
       'merge',
       { subresource: 'status', fieldManager: FIELD_MANAGER },
     );

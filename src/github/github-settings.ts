@@ -5,8 +5,8 @@
  * endpoint answers 404. Secrets are read from files (mounted Secrets), never from variables.
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ConfigError, type Flags } from '../receiver/receiver-config.js';
+import { ConfigError, type Flags } from '../settings/config-error.js';
+import { settingsReader } from '../settings/settings-reader.js';
 
 export const GITHUB_DOT_COM_API = 'https://api.github.com';
 
@@ -32,8 +32,6 @@ export const GITHUB_SETTINGS = {
   },
 } as const;
 
-type Name = keyof typeof GITHUB_SETTINGS;
-
 export interface GitHubSettings {
   /** API base URL without trailing slash: https://api.github.com, or https://HOST/api/v3 for GHES. */
   apiUrl: string;
@@ -49,32 +47,7 @@ export interface GitHubSettings {
 
 /** Load and validate; throws ConfigError naming the flag and variable. Reads the secret files. */
 export function loadGitHubSettings(env: NodeJS.ProcessEnv, flags: Flags = {}): GitHubSettings {
-  const label = (name: Name): string => `--${GITHUB_SETTINGS[name].flag} / ${GITHUB_SETTINGS[name].env}`;
-  const raw = (name: Name): string | undefined => {
-    const setting = GITHUB_SETTINGS[name];
-    const flag = flags[setting.flag];
-    if (flag !== undefined && flag !== '') return String(flag).trim();
-    const value = env[setting.env]?.trim();
-    return value ? value : setting.default;
-  };
-  const read = (name: Name, file: string): string => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new ConfigError(label(name), `cannot read ${file}: ${(error as Error).message}`);
-    }
-  };
-  const url = (name: Name, text: string): string => {
-    let parsed: URL;
-    try {
-      parsed = new URL(text);
-    } catch {
-      throw new ConfigError(label(name), `'${text}' is not a URL`);
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-      throw new ConfigError(label(name), 'must be an http(s) URL');
-    return text.replace(/\/+$/, '');
-  };
+  const { label, raw, url, file } = settingsReader(GITHUB_SETTINGS, env, flags);
 
   const maxAge = raw('webhookMaxAgeSeconds') ?? '';
   if (!/^\d+$/.test(maxAge) || Number(maxAge) < 60 || Number(maxAge) > 7 * 24 * 3600)
@@ -93,7 +66,7 @@ export function loadGitHubSettings(env: NodeJS.ProcessEnv, flags: Flags = {}): G
     if (!appId || !/^\d{1,12}$/.test(appId))
       throw new ConfigError(label('appId'), `must be the App's numeric id${appId ? `, got '${appId}'` : ''}`);
     if (!keyFile) throw new ConfigError(label('privateKeyFile'), 'is required with an App id');
-    const pem = read('privateKeyFile', keyFile);
+    const pem = file('privateKeyFile', keyFile);
     let type: string | undefined;
     try {
       type = createPrivateKey(pem).asymmetricKeyType;
@@ -107,7 +80,7 @@ export function loadGitHubSettings(env: NodeJS.ProcessEnv, flags: Flags = {}): G
 
   const secretFile = raw('webhookSecretFile');
   if (secretFile) {
-    const secret = read('webhookSecretFile', secretFile).trim();
+    const secret = file('webhookSecretFile', secretFile).trim();
     if (secret.length < 16)
       throw new ConfigError(
         label('webhookSecretFile'),

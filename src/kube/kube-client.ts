@@ -9,39 +9,56 @@ import type { ObjectMeta } from '../api/types.js';
 export interface ResourceType {
   /** API group; '' for the core group. */
   group: string;
+  /** API version, e.g. `v1alpha1`. */
   version: string;
   /** Lower-case plural used in URLs, e.g. `deployrequests`. */
   plural: string;
+  /** Kind of the objects, e.g. `DeployRequest`. */
   kind: string;
+  /** Whether objects live in namespaces (false: cluster-scoped). */
   namespaced: boolean;
 }
 
 /** Any Kubernetes object. */
 export interface KubeObject {
+  /** `group/version` (or `version` for the core group); list answers may leave it out of items. */
   apiVersion?: string;
+  /** The object's kind; list answers may leave it out of items, so code goes by the resource type. */
   kind?: string;
+  /** Name, namespace, resourceVersion, labels, annotations, ... */
   metadata: ObjectMeta;
+  /** `spec`, `status` and any other field, unchecked. */
   [field: string]: unknown;
 }
 
+/** One page of a list: the objects and the collection's resourceVersion. */
 export interface ListResult<T extends KubeObject> {
+  /** The objects that matched. */
   items: T[];
   /** Collection resourceVersion, to start a watch from. */
   resourceVersion: string;
 }
 
+/** What a watch event says happened to its object (BOOKMARK: only the resourceVersion moved). */
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
+/** One watch event: what happened and the object as it is now (as it was, for DELETED). */
 export interface WatchEvent<T extends KubeObject> {
+  /** What happened. */
   type: WatchEventType;
+  /** The object after the change. */
   object: T;
 }
 
+/** Which objects a list or watch returns. */
 export interface ListOptions {
+  /** Label selector, e.g. `keyless.dev/token-hash=abc`. */
   labelSelector?: string;
+  /** Field selector, e.g. `involvedObject.name=web`. */
   fieldSelector?: string;
 }
 
+/** A watch's selectors, start point and server-side timeout. */
 export interface WatchOptions extends ListOptions {
   /** Resume point; events after this version are delivered. */
   resourceVersion?: string;
@@ -49,8 +66,10 @@ export interface WatchOptions extends ListOptions {
   timeoutSeconds?: number;
 }
 
+/** JSON merge patch, JSON patch, strategic merge patch (built-in kinds), server-side apply. */
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
+/** Options of create, patch and replace. */
 export interface WriteOptions {
   /** Field manager recorded in managedFields. */
   fieldManager?: string;
@@ -62,6 +81,7 @@ export interface WriteOptions {
 
 /** A running watch; `stop()` ends it without calling `onClose` with an error. */
 export interface WatchHandle {
+  /** End the watch; `onClose` is not called. */
   stop(): void;
 }
 
@@ -87,6 +107,10 @@ export function isKubeError(error: unknown, code?: number): error is KubeApiErro
   return error instanceof KubeApiError && (code === undefined || error.code === code);
 }
 
+/**
+ * The Kubernetes API as this project uses it. Every call throws {@link KubeApiError} for an answer
+ * other than success (except `get` on 404 and `delete` of something already gone).
+ */
 export interface KubeClient {
   /** The object, or undefined when it does not exist (404). */
   get<T extends KubeObject>(
@@ -94,6 +118,7 @@ export interface KubeClient {
     namespace: string | undefined,
     name: string,
   ): Promise<T | undefined>;
+  /** The objects of a type in a namespace (all namespaces: undefined) matching the selectors. */
   list<T extends KubeObject>(
     type: ResourceType,
     namespace: string | undefined,

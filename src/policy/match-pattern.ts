@@ -1,14 +1,17 @@
 /**
  * Matching of policy values: exact unless written `glob:PATTERN`. In a glob, `*` matches within a
  * `/`-separated segment, `**` matches across segments, `?` matches one character; everything else
- * is literal. Matching is linear-time (no regular expressions are built from user input).
+ * is literal. No regular expression is built from user input; the matcher is a memoised
+ * recursion over (pattern position, value position): at most p*v states, each star state trying
+ * up to v continuations, so O(p*v^2) time worst case and O(p*v) memory, with p <= 512 and
+ * v <= 4096 (longer inputs never match), and recursion at most p + v deep.
  */
 
 /** The prefix that turns a policy value into a glob. */
 export const GLOB_PREFIX = 'glob:';
 
 function globMatch(pattern: string, value: string): boolean {
-  // Iterative matcher with memoisation over (pattern index, value index): O(p * v) worst case.
+  // Recursive matcher with memoisation over (pattern index, value index), see the header.
   const memo = new Map<number, boolean>();
   const width = value.length + 1;
   const match = (p: number, v: number): boolean => {

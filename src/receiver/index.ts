@@ -1,13 +1,7 @@
 /** The receiver: HTTP API that turns verified GitHub OIDC dispatches into DeployRequests. */
 export { createReceiverApp, type ReceiverDeps } from './receiver-app.js';
 export { startReceiver, type ReceiverServerConfig, type RunningReceiver } from './start-receiver.js';
-export {
-  loadReceiverConfig,
-  ConfigError,
-  RECEIVER_SETTINGS,
-  type ReceiverConfig,
-  type Flags,
-} from './receiver-config.js';
+export { loadReceiverConfig, RECEIVER_SETTINGS, type ReceiverConfig } from './receiver-config.js';
 export {
   parseDispatchBody,
   LIMITS,

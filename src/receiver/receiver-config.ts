@@ -7,17 +7,8 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { GITHUB_ACTIONS_ISSUER, checkIssuerUrl } from '../oidc/token-verifier.js';
-
-/** A setting is missing or invalid. `setting` is `--flag / ENV_VAR`. */
-export class ConfigError extends Error {
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(`${setting}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError, type Flags } from '../settings/config-error.js';
+import { settingsReader } from '../settings/settings-reader.js';
 
 export interface ReceiverConfig {
   listen: { host: string; port: number };
@@ -45,9 +36,6 @@ export interface ReceiverConfig {
   publicUrl?: string;
   shutdownTimeoutSeconds: number;
 }
-
-/** Flag values as a CLI parser hands them over (kebab-case or camelCase keys). */
-export type Flags = Record<string, string | boolean | string[] | undefined>;
 
 /** Every receiver setting: flag, environment variable, default. Also the source of docs/configuration.md. */
 export const RECEIVER_SETTINGS = {
@@ -82,49 +70,15 @@ export const RECEIVER_SETTINGS = {
   shutdownTimeoutSeconds: { flag: 'shutdown-timeout', env: 'KEYLESS_SHUTDOWN_TIMEOUT', default: '10' },
 } as const;
 
-type SettingName = keyof typeof RECEIVER_SETTINGS;
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
 /** Load and validate the receiver's configuration. Reads the JWKS and attestation key files. */
 export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): ReceiverConfig {
-  const label = (name: SettingName) => `--${RECEIVER_SETTINGS[name].flag} / ${RECEIVER_SETTINGS[name].env}`;
-  const raw = (name: SettingName): string | undefined => {
-    const setting = RECEIVER_SETTINGS[name];
-    const flag = flags[setting.flag] ?? flags[camel(setting.flag)];
-    if (flag !== undefined) return Array.isArray(flag) ? flag.join(',') : String(flag);
-    const value = env[setting.env];
-    if (value !== undefined && value !== '') return value;
-    return setting.default;
-  };
-  const required = (name: SettingName): string => {
-    const value = raw(name)?.trim();
-    if (!value) throw new ConfigError(label(name), 'is required');
-    return value;
-  };
-  const integer = (name: SettingName, min: number, max: number): number => {
-    const text = required(name);
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new ConfigError(label(name), `must be a whole number from ${min} to ${max}, got '${text}'`);
-    }
-    return value;
-  };
-  const boolean = (name: SettingName): boolean => {
-    const text = (raw(name) ?? 'false').trim().toLowerCase();
-    if (['true', '1', 'yes'].includes(text)) return true;
-    if (['false', '0', 'no', ''].includes(text)) return false;
-    throw new ConfigError(label(name), `must be true or false, got '${text}'`);
-  };
-  const list = (name: SettingName): string[] =>
-    (raw(name) ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== '');
+  const { label, raw, required, integer, boolean, list, namespaces, listen, url, file } = settingsReader(
+    RECEIVER_SETTINGS,
+    env,
+    flags,
+  );
 
-  const listen = parseListen(required('listen'), label('listen'));
+  const listenAt = listen('listen');
   const allowInsecureIssuer = boolean('allowInsecureIssuer');
   const issuers = list('issuers');
   if (issuers.length === 0) throw new ConfigError(label('issuers'), 'needs at least one issuer URL');
@@ -147,19 +101,14 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
     }
   }
 
-  const namespaces = list('namespaces');
-  for (const namespace of namespaces) {
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
-      throw new ConfigError(label('namespaces'), `'${namespace}' is not a namespace name`);
-    }
-  }
+  const served = namespaces('namespaces');
 
   const config: ReceiverConfig = {
-    listen,
+    listen: listenAt,
     issuers,
     audience,
     allowedOwners,
-    namespaces,
+    namespaces: served,
     allowInsecureIssuer,
     attestationKeyFile: '',
     attestationKeyPem: '',
@@ -172,7 +121,7 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
     shutdownTimeoutSeconds: integer('shutdownTimeoutSeconds', 0, 600),
   };
 
-  const jwksFile = raw('jwksFile')?.trim();
+  const jwksFile = raw('jwksFile');
   if (jwksFile) {
     let parsed: unknown;
     try {
@@ -192,12 +141,7 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
   }
 
   const keyFile = required('attestationKeyFile');
-  let pem: string;
-  try {
-    pem = readFileSync(keyFile, 'utf8');
-  } catch (error) {
-    throw new ConfigError(label('attestationKeyFile'), `cannot read ${keyFile}: ${(error as Error).message}`);
-  }
+  const pem = file('attestationKeyFile', keyFile);
   let keyType: string | undefined;
   try {
     keyType = createPrivateKey({ key: pem, format: 'pem' }).asymmetricKeyType;
@@ -210,28 +154,9 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
   config.attestationKeyFile = keyFile;
   config.attestationKeyPem = pem;
 
-  const kubeconfig = raw('kubeconfig')?.trim();
+  const kubeconfig = raw('kubeconfig');
   if (kubeconfig) config.kubeconfig = kubeconfig;
-  const publicUrl = raw('publicUrl')?.trim();
-  if (publicUrl) {
-    let url: URL;
-    try {
-      url = new URL(publicUrl);
-    } catch {
-      throw new ConfigError(label('publicUrl'), `'${publicUrl}' is not a URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new ConfigError(label('publicUrl'), 'must be an http(s) URL');
-    }
-    config.publicUrl = publicUrl.replace(/\/+$/, '');
-  }
+  const publicUrl = raw('publicUrl');
+  if (publicUrl) config.publicUrl = url('publicUrl', publicUrl);
   return config;
-}
-
-/** `host:port`, `[v6]:port` or `:port`. */
-function parseListen(text: string, setting: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new ConfigError(setting, `must be host:port, got '${text}'`);
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }

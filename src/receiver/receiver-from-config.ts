@@ -7,7 +7,8 @@ import type { KubeClient } from '../kube/kube-client.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createTokenVerifier } from '../oidc/token-verifier.js';
-import { ConfigError, RECEIVER_SETTINGS, type ReceiverConfig } from './receiver-config.js';
+import { ConfigError } from '../settings/config-error.js';
+import { RECEIVER_SETTINGS, type ReceiverConfig } from './receiver-config.js';
 import type { ReceiverDeps } from './receiver-app.js';
 
 export interface ReceiverEnvironment {

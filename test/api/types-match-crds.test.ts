@@ -68,6 +68,7 @@ const MIRRORS: Array<[string, Schema]> = [
   ['DeployRequestStatus', at(request, 'status')],
   ['Condition', at(request, 'status.conditions.[]')],
   ['GitHubReportStatus', at(request, 'status.github')],
+  ['AppliedRolloutSettings', at(request, 'status.rolloutSettings')],
   ['DeployPolicySpec', at(policy, 'spec')],
   ['PolicyTarget', at(policy, 'spec.targets.[]')],
   ['PolicySubject', at(policy, 'spec.subjects.[]')],

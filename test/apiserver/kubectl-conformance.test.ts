@@ -126,7 +126,7 @@ describe(`kubectl against the ${real ? 'real' : 'embedded'} API server`, () => {
       'web',
     );
     const table = await k(['get', 'dr', '-n', 'shop']);
-    expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+AGE$/);
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+READY\s+REASON\s+AGE$/);
     expect(table).toMatch(/manual-1\s+web\s+ghcr\.io\/acme\/web:1\.1\.0/);
     const wide = await k(['get', 'dr', '-n', 'shop', '-o', 'wide']);
     expect(wide.split('\n')[0]).toMatch(/KIND.*ENVIRONMENT.*MESSAGE/);

@@ -130,9 +130,6 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
         const name = await dispatcher.dispatch(namespace, image);
         ledger.add({ namespace, name, image, fails: false });
       });
-      // The controller orders requests by creationTimestamp (whole seconds), then name: the next
-      // round starts in a later second so that "dispatched last" and "newest" mean the same.
-      await sleep(1005 - (Date.now() % 1000));
     }
     dispatchMs = Date.now() - dispatchStart;
     const drainStart = Date.now();
@@ -152,7 +149,7 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
     await toucher;
     faults.clear();
     // Anything the controller would still do (it should do nothing more) happens before counting.
-    await sleep(300);
+    await h.settle(controller);
     await controller.stop();
 
     const verdict = await verify(h.kube, ledger, requests, applied);

@@ -1,19 +1,13 @@
 /**
- * Shared pieces of the chaos suite: a seeded random source, a KubeClient that can be "killed" (a
- * controller process dying: nothing it sends afterwards reaches the API server and nothing it was
- * waiting for reaches it), a receiver with high rate limits, a dispatcher that retries like a
+ * Shared pieces of the chaos suite: a seeded random source (the killable KubeClient is in
+ * test/support/killable-kube.ts), a receiver with high rate limits, a dispatcher that retries like a
  * careful client (same token, so retries are idempotent), a ledger of what was dispatched, and the
  * verdict: every request ended in the right phase, the last request per workload won, and no
  * workload was patched twice for one request.
  */
 import { dirname, join } from 'node:path';
 import { TERMINAL_PHASES, type DeployPhase } from '../../src/api/types.js';
-import {
-  KubeApiError,
-  type KubeClient,
-  type KubeObject,
-  type WatchHandle,
-} from '../../src/kube/kube-client.js';
+import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { PLAYGROUND_AUDIENCE } from '../../src/playground/playground.js';
@@ -27,10 +21,15 @@ import {
 } from '../../src/receiver/index.js';
 import type { Harness, Request } from '../e2e/harness.js';
 import type { AppliedPatch } from '../support/counting-kube.js';
+export { newCallCounts, observingKube, type CallCounts } from '../support/observing-kube.js';
 
 /** The playground's audience. */
 export const AUDIENCE = PLAYGROUND_AUDIENCE;
 
+/**
+ * Pause a client's retry or a chaos schedule (kills, faults). Never a stand-in for a condition:
+ * waits for outcomes poll the outcome (`waitTerminal`, `waitAllTerminal`, `waitUntil`).
+ */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The seed of a scenario: CHAOS_SEED when set (to replay a run), else a fresh one (printed). */
@@ -63,122 +62,16 @@ export async function retry<T>(fn: () => Promise<T>, attempts = 50): Promise<T> 
   }
 }
 
-export interface KillableKube {
-  kube: KubeClient;
-  /** The process dies: every call from now on fails, answers in flight are lost, watches go silent. */
-  kill(): void;
-  readonly dead: boolean;
-}
-
-/**
- * Wrap a KubeClient so that the controller using it can be killed abruptly. A request already on
- * the wire may still take effect at the API server (as when a process dies mid-request), but its
- * answer never arrives; the controller's own `stop()` afterwards cannot release its Lease or write
- * anything, just like a SIGKILL.
- */
-export function killableKube(inner: KubeClient): KillableKube {
-  let dead = false;
-  const watches = new Set<WatchHandle>();
-  const killed = (): KubeApiError => new KubeApiError('connection refused (process killed)', 0, 'Killed');
-  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
-    if (dead) throw killed();
-    const result = await call();
-    if (dead) throw killed();
-    return result;
-  };
-  const kube: KubeClient = {
-    get: (type, namespace, name) => guard(() => inner.get(type, namespace, name)),
-    list: (type, namespace, options) => guard(() => inner.list(type, namespace, options)),
-    create: (type, object, options) => guard(() => inner.create(type, object, options)),
-    patch: (type, namespace, name, patch, patchType, options) =>
-      guard(() => inner.patch(type, namespace, name, patch, patchType, options)),
-    replace: (type, object, options) => guard(() => inner.replace(type, object, options)),
-    delete: (type, namespace, name) => guard(() => inner.delete(type, namespace, name)),
-    async watch(type, namespace, options, onEvent, onClose) {
-      const handle = await guard(() =>
-        inner.watch(
-          type,
-          namespace,
-          options,
-          (event) => {
-            if (!dead) onEvent(event as never);
-          },
-          (error) => {
-            if (!dead) onClose(error);
-          },
-        ),
-      );
-      let stopped = false;
-      const wrapped: WatchHandle = {
-        stop() {
-          if (stopped) return;
-          stopped = true;
-          watches.delete(wrapped);
-          handle.stop();
-        },
-      };
-      watches.add(wrapped);
-      return wrapped;
-    },
-  };
-  return {
-    kube,
-    kill() {
-      dead = true;
-      for (const handle of [...watches]) handle.stop();
-    },
-    get dead() {
-      return dead;
-    },
-  };
-}
-
-/** What a client asked of the API server and which errors it got back, for the report. */
-export interface CallCounts {
-  /** Calls by `verb resource`, e.g. `get deployrequests` (a reconcile starts with one). */
-  calls: Map<string, number>;
-  /** API errors by HTTP code (409s are the conflicts the controller met). */
-  errors: Map<number, number>;
-}
-
-/** Count a client's calls and the API errors it sees. */
-export function observingKube(inner: KubeClient, counts: CallCounts): KubeClient {
-  const count = async <T>(call: string, fn: () => Promise<T>): Promise<T> => {
-    counts.calls.set(call, (counts.calls.get(call) ?? 0) + 1);
-    try {
-      return await fn();
-    } catch (error) {
-      if (error instanceof KubeApiError)
-        counts.errors.set(error.code, (counts.errors.get(error.code) ?? 0) + 1);
-      throw error;
-    }
-  };
-  return {
-    get: (type, namespace, name) => count(`get ${type.plural}`, () => inner.get(type, namespace, name)),
-    list: (type, namespace, options) =>
-      count(`list ${type.plural}`, () => inner.list(type, namespace, options)),
-    create: (type, object, options) =>
-      count(`create ${type.plural}`, () => inner.create(type, object, options)),
-    patch: (type, namespace, name, patch, patchType, options) =>
-      count(`patch ${type.plural}`, () => inner.patch(type, namespace, name, patch, patchType, options)),
-    replace: (type, object, options) =>
-      count(`update ${type.plural}`, () => inner.replace(type, object, options)),
-    delete: (type, namespace, name) =>
-      count(`delete ${type.plural}`, () => inner.delete(type, namespace, name)),
-    watch: (type, namespace, options, onEvent, onClose) =>
-      count(`watch ${type.plural}`, () => inner.watch(type, namespace, options, onEvent, onClose)),
-  };
-}
-
-export function newCallCounts(): CallCounts {
-  return { calls: new Map(), errors: new Map() };
-}
-
 /**
  * A receiver on the harness's API server trusting `issuer`, with rate limits out of the way (the
- * playground's receiver keeps the defaults, 30 a minute) and the shortest key refresh cooldown.
+ * playground's receiver keeps the defaults, 30 a minute) and the shortest key refresh cooldown;
+ * `clock` replaces the receiver's clock (key cache cooldown, token times, `requestedAt`).
  */
-export async function startChaosReceiver(h: Harness, issuer: string): Promise<RunningReceiver> {
+export async function startChaosReceiver(
+  h: Harness,
+  issuer: string,
+  options: { clock?: () => Date } = {},
+): Promise<RunningReceiver> {
   const config = loadReceiverConfig(
     {},
     {
@@ -198,6 +91,7 @@ export async function startChaosReceiver(h: Harness, issuer: string): Promise<Ru
     logger: silentLogger(),
     evaluatePolicies,
     parseImageReference,
+    clock: options.clock,
   });
   return startReceiver({ listen: config.listen, shutdownTimeoutSeconds: 1 }, deps);
 }
@@ -457,16 +351,11 @@ export function report(counts: Record<string, unknown>): void {
   console.log(JSON.stringify(counts));
 }
 
-/** Sleep until the wall clock enters the next second (creationTimestamp has whole seconds). */
-export function nextSecond(): Promise<void> {
-  return sleep(1005 - (Date.now() % 1000));
-}
-
 /**
  * Per workload (namespace), concurrently: three requests one after the other, each awaited to a
  * final phase (the second is a failing image, to be rolled back, on every other workload), then
- * two back to back, a second apart (the first may finish or be superseded; the last must win).
- * Returns how many failing images were dispatched.
+ * two back to back (the first may finish or be superseded; the last must win: the receiver's
+ * millisecond `requestedAt` orders them). Returns how many failing images were dispatched.
  */
 export async function driveSequences(
   namespaces: string[],
@@ -489,7 +378,6 @@ export async function driveSequences(
         await waitTerminal(kube, namespace, name, 60_000);
       }
       await one(`5.${w}.0`);
-      await nextSecond();
       await one(`6.${w}.0`);
     }),
   );

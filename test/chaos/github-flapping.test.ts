@@ -12,6 +12,7 @@ import { desiredStates } from '../../src/github/deployment-states.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const WORKLOADS = 20;
 const PER_WORKLOAD = 5;
@@ -44,7 +45,7 @@ test('GitHub flapping and a controller restart: deploys unaffected, every report
   let controller = await startController();
   let restarts = 0;
 
-  // The flapper: a new GitHub mood every 150 ms.
+  // The flapper (the chaos schedule, not a wait): a new GitHub mood every 150 ms.
   let flapping = true;
   const moods = ['up', 'down', 'up', 'primary', 'up', 'secondary', 'errors'] as const;
   const faults: Record<string, number> = {};
@@ -64,7 +65,10 @@ test('GitHub flapping and a controller restart: deploys unaffected, every report
   // workloads at once; the controller is replaced while they arrive.
   const dispatched: Array<{ namespace: string; name: string; image: string }> = [];
   const restart = (async () => {
-    await new Promise((r) => setTimeout(r, 150));
+    await waitUntil(
+      'half of the requests are dispatched',
+      () => dispatched.length >= (WORKLOADS * PER_WORKLOAD) / 2,
+    );
     await controller.stop();
     controller = await startController();
     restarts += 1;
@@ -103,19 +107,23 @@ test('GitHub flapping and a controller restart: deploys unaffected, every report
   for (const request of final.values()) expect(['Succeeded', 'Superseded']).toContain(request.status?.phase);
 
   // Reports catch up once GitHub is back, each state exactly once.
-  const deadline = Date.now() + 90_000;
   let pending = dispatched.length;
-  while (Date.now() < deadline && pending > 0) {
-    await new Promise((r) => setTimeout(r, 200));
-    pending = 0;
-    for (const { namespace, name } of dispatched) {
-      const request = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
-      if (!request || needsReport(request)) pending += 1;
-      else final.set(`${namespace}/${name}`, request);
-    }
-  }
+  await waitUntil(
+    'every request has been reported',
+    async () => {
+      pending = 0;
+      for (const { namespace, name } of dispatched) {
+        const request = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
+        if (!request || needsReport(request)) pending += 1;
+        else final.set(`${namespace}/${name}`, request);
+      }
+      return pending === 0;
+    },
+    { timeoutMs: 90_000, intervalMs: 200, describe: () => ({ pending }) },
+  );
+  // Anything the reporter would still do (it should do nothing more) happens before counting.
+  await h.settle(controller);
   await controller.stop();
-  expect(pending).toBe(0);
   const duplicates: string[] = [];
   for (const request of final.values()) {
     const mine = github

@@ -15,7 +15,6 @@ import {
   chaosSeed,
   Dispatcher,
   driveSequences,
-  killableKube,
   Ledger,
   newCallCounts,
   observingKube,
@@ -24,8 +23,9 @@ import {
   startChaosReceiver,
   verify,
   waitAllTerminal,
-  type KillableKube,
 } from './chaos-support.js';
+import { afterStatusWrites, killableKube, type KillableKube } from '../support/killable-kube.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const WORKLOADS = 8;
 const KILLS = 3;
@@ -47,6 +47,8 @@ interface Replica {
   identity: string;
   controller: RunningController;
   process: KillableKube;
+  /** DeployRequest status writes this replica got through (it acts only while leading). */
+  statusWrites: number;
 }
 
 test('two controllers with leader election: the leader is killed mid-rollout, the standby takes over, nothing lost or doubled', async () => {
@@ -61,7 +63,10 @@ test('two controllers with leader election: the leader is killed mid-rollout, th
   let launched = 0;
   const launch = async (): Promise<Replica> => {
     const identity = `replica-${launched++}`;
-    const process = killableKube(observingKube(countingKube(h.kube, applied), counts));
+    const acted = { statusWrites: 0 };
+    const process = killableKube(
+      afterStatusWrites(observingKube(countingKube(h.kube, applied), counts), () => acted.statusWrites++),
+    );
     const controller = await startController({
       kube: process.kube,
       attestationKeys: keys,
@@ -76,7 +81,14 @@ test('two controllers with leader election: the leader is killed mid-rollout, th
         retryPeriodMs: 100,
       },
     });
-    return { identity, controller, process };
+    return {
+      identity,
+      controller,
+      process,
+      get statusWrites() {
+        return acted.statusWrites;
+      },
+    };
   };
   const waitForLeader = async (replicas: Replica[], timeoutMs: number): Promise<Replica> => {
     const deadline = Date.now() + timeoutMs;
@@ -107,7 +119,10 @@ test('two controllers with leader election: the leader is killed mid-rollout, th
   try {
     for (let kill = 0; kill < KILLS; kill++) {
       const leader = await waitForLeader(replicas, 10_000);
-      // Kill it while a rollout is under way (and the run is still going).
+      // Kill it once it has acted as leader, while a rollout is under way (and the run is going).
+      await waitUntil('the leader has written a status', () => !driving || leader.statusWrites > 0, {
+        timeoutMs: 30_000,
+      });
       while (driving && !(await rolloutUnderWay())) await sleep(20);
       expect(driving).toBe(true);
       leader.process.kill();
@@ -119,11 +134,11 @@ test('two controllers with leader election: the leader is killed mid-rollout, th
       takeoverMs.push(Date.now() - killedAt);
       expect(next.identity).not.toBe(leader.identity);
       replicas.push(await launch());
-      await sleep(300);
     }
     const failing = await drive;
     const requests = await waitAllTerminal(store, ledger, 90_000);
-    await sleep(300);
+    // Anything the leader would still do (it should do nothing more) happens before counting.
+    await h.settle(await waitForLeader(replicas, 10_000).then((leader) => leader.controller));
     for (const replica of replicas) await replica.controller.stop();
 
     const verdict = await verify(h.kube, ledger, requests, applied);

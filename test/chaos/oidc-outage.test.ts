@@ -11,10 +11,8 @@ import type { RunningReceiver } from '../../src/receiver/index.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import {
   AUDIENCE,
-  nextSecond,
   postDispatch,
   report,
-  sleep,
   startChaosReceiver,
   waitTerminal,
   WEB_CLAIMS,
@@ -40,7 +38,12 @@ test('OIDC issuer unreachable: cached key accepted, unknown kid fails closed, re
   let issuer: LocalOidcIssuer = await startLocalOidcIssuer({ defaultAudience: AUDIENCE });
   const issuerUrl = issuer.issuer;
   const port = Number(new URL(issuerUrl).port);
-  const receiver: RunningReceiver = await startChaosReceiver(h, issuerUrl);
+  // The receivers' clock: real time plus what the test has skipped (the 1 s key refresh cooldown
+  // passes by moving this clock, not by sleeping).
+  let skippedMs = 0;
+  const clock = (): Date => new Date(Date.now() + skippedMs);
+  const passCooldown = (): void => void (skippedMs += 1100);
+  const receiver: RunningReceiver = await startChaosReceiver(h, issuerUrl, { clock });
   cleanups.push(() => receiver.close());
   const controller = await h.controller();
   const outcomes: Record<string, number> = {};
@@ -79,7 +82,7 @@ test('OIDC issuer unreachable: cached key accepted, unknown kid fails closed, re
     const cachedKey = await dispatch(await mint(issuer));
     // Unknown kid: once at once, once after the 1 s refresh cooldown (a refresh is really tried).
     const unknownKid = [await dispatch(await mint(issuer, 'rotated-key-1'))];
-    await sleep(1100);
+    passCooldown();
     unknownKid.push(await dispatch(await mint(issuer, 'rotated-key-2')));
     // And the cached key still works after that failed refresh.
     expect(await dispatch(await mint(issuer))).toBe(202);
@@ -94,7 +97,7 @@ test('OIDC issuer unreachable: cached key accepted, unknown kid fails closed, re
   expect(triedDuring503).toBeGreaterThan(0);
 
   // A receiver that never saw the keys has nothing to verify with: 503, nothing created.
-  const cold = await startChaosReceiver(h, issuerUrl);
+  const cold = await startChaosReceiver(h, issuerUrl, { clock });
   cleanups.push(() => cold.close());
   const beforeCold = await requestCount();
   const coldAnswer = await postDispatch(cold.url, await mint(issuer), {
@@ -111,12 +114,11 @@ test('OIDC issuer unreachable: cached key accepted, unknown kid fails closed, re
   cleanups.push(() => issuer.close());
   expect(issuer.issuer).toBe(issuerUrl);
   expect(issuer.kid).not.toBe(oldIssuer.kid);
-  await sleep(1100); // past the refresh cooldown of the last failed attempt
+  passCooldown(); // past the refresh cooldown of the last failed attempt
   const recovered = await dispatch(await mint(issuer));
   expect(recovered).toBe(202);
   expect(issuer.requestCount()).toBeGreaterThan(0);
-  // Last, in a later second: the controller orders same-second requests by name, not arrival.
-  await nextSecond();
+  // Last (the receiver's millisecond requestedAt makes it the newest): it must win.
   const coldRecovered = await postDispatch(cold.url, await mint(issuer), {
     namespace: NAMESPACE,
     target: 'web',

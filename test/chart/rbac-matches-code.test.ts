@@ -17,9 +17,11 @@ import type {
 } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { startHarness, type Harness } from '../e2e/harness.js';
+import { TERMINAL_PHASES } from '../../src/api/types.js';
+import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { CHART, helm } from '../support/helm.js';
+import { waitUntil } from '../support/wait-until.js';
 
 let h: Harness;
 let github: FakeGitHub;
@@ -74,6 +76,25 @@ function recording(kube: KubeClient, used: Set<string>, scoped = new Set<string>
       onClose: (error?: Error) => void,
     ) => (note(type, namespace, 'watch'), kube.watch<T>(type, namespace, options, onEvent, onClose)),
   };
+}
+
+/**
+ * Wait until a request has ended in `phase`, or has been deleted by history collection (these
+ * controllers collect finished requests after 1 ms, so the end may be gone before it is seen).
+ */
+async function finishedOrCollected(namespace: string, name: string, phase: string): Promise<void> {
+  const seen = await waitUntil(
+    `${namespace}/${name} has ended (or been collected)`,
+    async () => {
+      const request = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
+      if (!request) return 'collected';
+      return request.status?.phase && TERMINAL_PHASES.includes(request.status.phase)
+        ? request.status.phase
+        : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
+  if (seen !== 'collected') expect(`${namespace}/${name} ${seen}`).toBe(`${namespace}/${name} ${phase}`);
 }
 
 /** The controller's grants in the rendered chart, as `group/resource verb` (and namespaced in `scoped`). */
@@ -169,7 +190,7 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
     await h.waitFor('rbac-approval', 'gated', ['WaitingForApproval'], 20_000);
     // A request from GitHub, so that the reporter writes its progress (status patch).
     expect((await h.dispatch('rbac', { target: 'web', image: 'ghcr.io/acme/web:1.5.0' })).status).toBe(202);
-    await h.waitFor('rbac', 'ok', ['Succeeded'], 20_000).catch(() => undefined);
+    await finishedOrCollected('rbac', 'ok', 'Succeeded');
     await h.manual('rbac', 'bad', { images: [{ container: 'web', image: 'ghcr.io/acme/web:fail-3' }] });
     await h.manual('rbac', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
     for (const kind of ['StatefulSet', 'DaemonSet', 'CronJob'] as const) {
@@ -183,13 +204,15 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       });
     }
     // History deletes finished requests; wait until the flows have ended and been collected.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
-      await new Promise((r) => setTimeout(r, 100));
-    while (Date.now() < deadline && !used.has('batch/cronjobs patch'))
-      await new Promise((r) => setTimeout(r, 100));
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests/status patch'))
-      await new Promise((r) => setTimeout(r, 100));
+    for (const call of [
+      'keyless.dev/deployrequests delete',
+      'batch/cronjobs patch',
+      'keyless.dev/deployrequests/status patch',
+    ])
+      await waitUntil(`the controller has made the call ${call}`, () => used.has(call), {
+        timeoutMs: 20_000,
+        describe: () => [...used].sort(),
+      });
   } finally {
     await controller.stop();
   }
@@ -234,12 +257,17 @@ test("restricted to listed namespaces, the controller calls only inside them, ex
   try {
     await h.manual('served', 'ok');
     await h.manual('served', 'denied', { target: { kind: 'Deployment', name: 'nope' } });
-    await h.waitFor('served', 'denied', ['Denied'], 20_000).catch(() => undefined);
+    await finishedOrCollected('served', 'denied', 'Denied');
     await h.manual('served-approval', 'gated');
     await h.waitFor('served-approval', 'gated', ['WaitingForApproval'], 20_000);
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !used.has('keyless.dev/deployrequests delete'))
-      await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(
+      'history has deleted a finished request',
+      () => used.has('keyless.dev/deployrequests delete'),
+      {
+        timeoutMs: 20_000,
+        describe: () => [...used].sort(),
+      },
+    );
   } finally {
     await controller.stop();
   }

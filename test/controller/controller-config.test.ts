@@ -41,7 +41,7 @@ test.each([
   [{ KEYLESS_METRICS_LISTEN: 'nowhere' }, "KEYLESS_METRICS_LISTEN: must be host:port, got 'nowhere'", true],
   [
     { KEYLESS_NAMESPACES: 'shop,../etc' },
-    "--namespaces / KEYLESS_NAMESPACES: is not a comma-separated list of namespaces: '../etc'",
+    "--namespaces / KEYLESS_NAMESPACES: '../etc' is not a namespace name",
     true,
   ],
 ])('a bad setting is named: %j', (extra, message, withKey) => {

@@ -18,7 +18,7 @@ import {
   type ControllerOptions,
   type RunningController,
 } from '../../src/controller/controller-manager.js';
-import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
+import { isKubeError, type KubeClient, type KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground, type Playground } from '../../src/playground/playground.js';
@@ -32,6 +32,8 @@ export interface Harness {
   /** True under `npm run test:cluster`: a real kube-apiserver with real controllers and kwok. */
   real: boolean;
   kube: KubeClient;
+  /** Path of a kubeconfig for the harness's cluster (what kubectl runs with). */
+  kubeconfig: string;
   controller(options?: Partial<ControllerOptions>): Promise<RunningController>;
   /** A namespace with a DeployPolicy `policy` and a Deployment `web` (image ghcr.io/acme/web:1.0.0). */
   scenario(
@@ -55,6 +57,14 @@ export interface Harness {
     annotations?: Record<string, string>,
   ): Promise<Request>;
   waitFor(namespace: string, name: string, phases: string[], timeoutMs?: number): Promise<Request>;
+  /**
+   * Wait until an (unrestricted) controller has handled everything that happened before the call,
+   * so that a negative assertion afterwards means something: a marker request is created in the
+   * namespace `settle` (no policy there: it is denied at once); informer events arrive in
+   * resourceVersion order, so once the marker is Denied every earlier event has been queued, and
+   * once both of the controller's queues are idle it has been handled.
+   */
+  settle(controller: RunningController): Promise<void>;
   images(namespace: string, kind?: string, name?: string): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -139,6 +149,7 @@ export async function startHarness(
     readFileSync(playground.attestationPublicKeyPath, 'utf8'),
   );
   const controllers: RunningController[] = [];
+  let markers = 0;
   const namespaces: string[] = [];
   const mintToken = (claims: Record<string, string> = {}): Promise<string> =>
     playground.issuer.mint(
@@ -151,10 +162,11 @@ export async function startHarness(
       },
       { audience: playground.info.audience },
     );
-  return {
+  const harness: Harness = {
     playground,
     real: real !== undefined,
     kube,
+    kubeconfig: playground.info.kubeconfig,
     async controller(options = {}) {
       const controller = await startController({
         kube,
@@ -224,6 +236,26 @@ export async function startHarness(
         `${namespace}/${name} did not reach ${phases.join('|')}: phase ${last?.status?.phase} (${last?.status?.message})`,
       );
     },
+    async settle(controller) {
+      if (!namespaces.includes('settle')) {
+        if (real) await freshNamespace(kube, 'settle');
+        else
+          await kube
+            .create(RESOURCE_TYPES.namespaces, {
+              apiVersion: 'v1',
+              kind: 'Namespace',
+              metadata: { name: 'settle' },
+            })
+            .catch((error: unknown) => {
+              if (!isKubeError(error, 409)) throw error;
+            });
+        namespaces.push('settle');
+      }
+      const name = `marker-${++markers}`;
+      await harness.manual('settle', name);
+      await harness.waitFor('settle', name, ['Denied']);
+      await controller.idle();
+    },
     async images(namespace, kind = 'Deployment', name = 'web') {
       const type = workloadResourceType(kind as WorkloadKind);
       const workload = await kube.get<KubeObject>(type, namespace, name);
@@ -244,4 +276,5 @@ export async function startHarness(
       await playground.stop();
     },
   };
+  return harness;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { DeployPolicySpec } from '../../src/api/types.js';
 import type { RunningController } from '../../src/controller/controller-manager.js';
 import { loadGitHubSettings } from '../../src/github/github-settings.js';
+import type { KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startPlayground } from '../../src/playground/playground.js';
@@ -20,6 +21,7 @@ import {
   type FakeDeployment,
   type FakeGitHub,
 } from '../support/fake-github.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const SHA = 'a501fa6b06a6dc25cca7cace0b989abe6b156366';
 let github: FakeGitHub;
@@ -69,24 +71,24 @@ async function reported(
   states: string[],
   timeoutMs = 20_000,
 ): Promise<Request> {
-  const deadline = Date.now() + timeoutMs;
   let last: Request | undefined;
-  while (Date.now() < deadline) {
-    last = await h.waitFor(namespace, name, [
-      'Pending',
-      'Queued',
-      'Deploying',
-      'Succeeded',
-      'Failed',
-      'RolledBack',
-      'Denied',
-      'Superseded',
-    ]);
-    if (JSON.stringify(last.status?.github?.reportedStates ?? []) === JSON.stringify(states)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(
-    `${namespace}/${name}: reported ${JSON.stringify(last?.status?.github)}, wanted ${states.join(',')}`,
+  return waitUntil(
+    `${namespace}/${name} has reported ${states.join(',')}`,
+    async () => {
+      last = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, namespace, name);
+      return JSON.stringify(last?.status?.github?.reportedStates ?? []) === JSON.stringify(states)
+        ? last
+        : undefined;
+    },
+    { timeoutMs, describe: () => last?.status?.github },
+  );
+}
+
+/** The Events about a request with `reason`. */
+async function eventsOf(namespace: string, name: string, reason: string): Promise<KubeObject[]> {
+  const { items } = await h.kube.list<KubeObject>(RESOURCE_TYPES.events, namespace);
+  return items.filter(
+    (event) => (event.involvedObject as { name?: string }).name === name && event.reason === reason,
   );
 }
 
@@ -184,19 +186,31 @@ test('GitHub down during a deploy: the deploy succeeds at once, the report arriv
   const done = await h.waitFor('gh-outage', name, ['Succeeded', 'Failed']);
   expect(done.status?.phase).toBe('Succeeded');
   expect(await h.images('gh-outage')).toEqual(['ghcr.io/acme/web:5.0.0']);
-  // The reporter tried, failed, and said why in the status.
-  const deadline = Date.now() + 10_000;
-  let failing = done;
-  while (Date.now() < deadline && !failing.status?.github?.lastError) {
-    await new Promise((r) => setTimeout(r, 50));
-    failing = await h.waitFor('gh-outage', name, ['Succeeded']);
-  }
+  // The reporter tried, failed, and said why on the request: status, condition and one Event,
+  // however often it retries.
+  const failing = await waitUntil('the request shows the failed report', async () => {
+    const request = await h.kube.get<Request>(RESOURCE_TYPES.deployRequests, 'gh-outage', name);
+    return request?.status?.conditions?.some((c) => c.type === 'GitHubReported') ? request : undefined;
+  });
   expect(failing.status?.github?.lastError).toMatch(/GitHub unavailable \(503\)/);
+  expect(failing.status?.conditions?.find((c) => c.type === 'GitHubReported')).toMatchObject({
+    status: 'False',
+    reason: 'GitHubReportFailed',
+    message: 'reporting to GitHub failed: GitHub unavailable (503); retrying',
+  });
+  // The deploy itself is Ready: GitHub being down is not the deploy's failure.
+  expect(failing.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+  await waitUntil('the reporter has tried GitHub three times', () => github.calls.length - before >= 3);
   expect(github.calls.slice(before).every((call) => call.status === 503)).toBe(true);
+  expect(await eventsOf('gh-outage', name, 'GitHubReportFailed')).toHaveLength(1);
   github.setDown(false);
   const request = await reported('gh-outage', name, ['queued', 'in_progress', 'success'], 30_000);
   expect(states(deploymentOf(request))).toEqual(['queued', 'in_progress', 'success']);
   expect(request.status?.github?.lastError).toBeUndefined();
+  expect(request.status?.conditions?.find((c) => c.type === 'GitHubReported')).toMatchObject({
+    status: 'True',
+    reason: 'GitHubReportDelivered',
+  });
 });
 
 test.each(['primary', 'secondary'] as const)(
@@ -219,7 +233,8 @@ test('a policy that turns reporting off gets no deployment', async () => {
   const before = github.deployments().length;
   const name = await dispatch('gh-off', 'ghcr.io/acme/web:8.0.0');
   const done = await h.waitFor('gh-off', name, ['Succeeded']);
-  await new Promise((r) => setTimeout(r, 300));
+  // Everything the controller was told before now has been handled: the reporter did look.
+  await h.settle(controller);
   expect(github.deployments().length).toBe(before);
   expect((await h.waitFor('gh-off', name, ['Succeeded'])).status?.github).toEqual(done.status?.github);
 });
@@ -248,7 +263,7 @@ test('a hand-made request claiming a GitHub identity is denied and never reporte
     },
   });
   expect((await h.waitFor('gh-forged', 'forged', ['Denied', 'Succeeded'])).status?.phase).toBe('Denied');
-  await new Promise((r) => setTimeout(r, 300));
+  await h.settle(controller);
   expect(github.deployments().length).toBe(before);
 });
 
@@ -276,12 +291,14 @@ test('the playground reports to the GitHub API its KEYLESS_GITHUB_* settings nam
     });
     expect(response.status).toBe(202);
     const { name } = (await response.json()) as { name: string };
-    const deadline = Date.now() + 20_000;
-    let request: Request | undefined;
-    while (Date.now() < deadline && request?.status?.github?.reportedStates?.length !== 3) {
-      await new Promise((r) => setTimeout(r, 50));
-      request = await playground.kube.get<Request>(RESOURCE_TYPES.deployRequests, 'demo', name);
-    }
+    const request = await waitUntil(
+      'the playground has reported three states',
+      async () => {
+        const found = await playground.kube.get<Request>(RESOURCE_TYPES.deployRequests, 'demo', name);
+        return found?.status?.github?.reportedStates?.length === 3 ? found : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(request?.status?.github?.reportedStates).toEqual(['queued', 'in_progress', 'success']);
     expect(states(deploymentOf(request as Request))).toEqual(['queued', 'in_progress', 'success']);
   } finally {

@@ -234,7 +234,7 @@ describe('the playground binary', () => {
 
     // SOURCE: the verified repository, or manual for the request applied with kubectl.
     const table = await kubectl(['get', 'dr', '-n', 'demo']);
-    expect(table.split('\n')[0]).toMatch(/NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+AGE/);
+    expect(table.split('\n')[0]).toMatch(/NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+READY\s+REASON\s+AGE/);
     expect(table).toMatch(/web-hotfix-1\s+Succeeded\s+web\s+ghcr\.io\/acme\/web:1\.4\.3-hotfix\s+manual\s/);
     expect(table).toMatch(
       new RegExp(`${name}\\s+RolledBack\\s+web\\s+ghcr\\.io/acme/web:fail-1\\s+acme/web\\s`),

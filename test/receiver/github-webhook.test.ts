@@ -9,6 +9,7 @@ import type { RunningController } from '../../src/controller/controller-manager.
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { startHarness, type Harness, type Request } from '../e2e/harness.js';
 import { ACME_WEB, appDeployments, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { waitUntil } from '../support/wait-until.js';
 
 type Json = Record<string, unknown>;
 const examples = createRequire(import.meta.url)(
@@ -123,9 +124,11 @@ test('a signed deployment event becomes an attested DeployRequest, is deployed, 
   expect(request.spec.environment).toBe('production');
   expect(await h.images('hooks')).toEqual(['ghcr.io/acme/web:9.1.0']);
   // Reported on the workflow's deployment; no second deployment created.
-  const deadline = Date.now() + 15_000;
   const statuses = () => github.deployments().find((d) => String(d.id) === deploymentId)?.statuses ?? [];
-  while (Date.now() < deadline && statuses().length < 3) await new Promise((r) => setTimeout(r, 50));
+  await waitUntil("three statuses on the workflow's deployment", () => statuses().length >= 3, {
+    describe: () => statuses().map((s) => s.state),
+  });
+  await h.settle(controller);
   expect(statuses().map((s) => s.state)).toEqual(['queued', 'in_progress', 'success']);
   expect(github.deployments().length).toBe(deploymentsBefore);
 

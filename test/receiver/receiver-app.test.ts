@@ -213,12 +213,16 @@ describe('GET /v1/requests/{namespace}/{name}', () => {
   test('?wait long-polls until the request finishes', async () => {
     const { body } = await h.dispatch(goodBody(), await h.token());
     const key = [...kube.objects.keys()].find((k) => k.includes('/deployrequests/'))!;
-    const pending = get(`${body.statusUrl as string}?wait=20`, await h.token());
-    setTimeout(() => {
-      const object = kube.objects.get(key)! as unknown as DeployRequest;
-      object.status = { phase: 'Deploying' };
-      setTimeout(() => (object.status = { phase: 'Succeeded', message: 'rolled out' }), 100);
-    }, 100);
+    const object = kube.objects.get(key)! as unknown as DeployRequest;
+    const token = await h.token();
+    // The request moves on while the answer is held: after the handler's first read, and again
+    // after it has read the intermediate phase.
+    const firstRead = kube.nextCall('get deployrequests');
+    const pending = get(`${body.statusUrl as string}?wait=20`, token);
+    await firstRead;
+    object.status = { phase: 'Deploying' };
+    await kube.nextCall('get deployrequests');
+    object.status = { phase: 'Succeeded', message: 'rolled out' };
     const answer = await pending;
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ phase: 'Succeeded', finished: true, message: 'rolled out' });
@@ -307,10 +311,12 @@ test('/healthz, /readyz and /metrics', async () => {
 test('graceful shutdown: a long poll in flight is answered, then the server stops', async () => {
   const { body } = await h.dispatch(goodBody(), await h.token());
   const token = await h.token();
+  // Close once the long poll is being held (the handler has read the request once).
+  const held = kube.nextCall('get deployrequests');
   const polling = fetch(`${h.receiver.url}${body.statusUrl as string}?wait=30`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await held;
   const url = h.receiver.url;
   await h.receiver.close();
   const answer = await polling;

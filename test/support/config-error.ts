@@ -1,5 +1,5 @@
 /** The ConfigError a settings loader throws (fails the test when it throws nothing, or something else). */
-import { ConfigError } from '../../src/receiver/index.js';
+import { ConfigError } from '../../src/settings/config-error.js';
 
 export function configError(run: () => unknown): ConfigError {
   try {

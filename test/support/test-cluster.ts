@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startEmbeddedApiServer, type EmbeddedApiServer } from '../../src/apiserver/embedded-api-server.js';
 import { createClientNodeKubeClient } from '../../src/kube/client-node-kube-client.js';
-import { isKubeError, type KubeClient } from '../../src/kube/kube-client.js';
+import {
+  isKubeError,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from '../../src/kube/kube-client.js';
 import { loadKubeConfig } from '../../src/kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { ControlPlanePki, kubeconfigYaml } from '../../src/playground/control-plane/pki.js';
@@ -114,6 +119,59 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
+const CLUSTER_ROLES: ResourceType = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  plural: 'clusterroles',
+  kind: 'ClusterRole',
+  namespaced: false,
+};
+const CLUSTER_ROLE_BINDINGS: ResourceType = {
+  ...CLUSTER_ROLES,
+  plural: 'clusterrolebindings',
+  kind: 'ClusterRoleBinding',
+};
+const APPROVER_ROLE = 'keyless-test-approvers';
+
+/** Every authenticated user may get, list, watch, patch and update DeployRequests and read policies. */
+async function grantApproverRbac(kube: KubeClient): Promise<void> {
+  const objects: Array<[ResourceType, KubeObject]> = [
+    [
+      CLUSTER_ROLES,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: APPROVER_ROLE },
+        rules: [
+          {
+            apiGroups: ['keyless.dev'],
+            resources: ['deployrequests'],
+            verbs: ['get', 'list', 'watch', 'patch', 'update'],
+          },
+          { apiGroups: ['keyless.dev'], resources: ['deploypolicies'], verbs: ['get', 'list', 'watch'] },
+        ],
+      },
+    ],
+    [
+      CLUSTER_ROLE_BINDINGS,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: APPROVER_ROLE },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: APPROVER_ROLE },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }],
+      },
+    ],
+  ];
+  for (const [type, object] of objects) {
+    try {
+      await kube.create(type, object);
+    } catch (error) {
+      if (!isKubeError(error, 409)) throw error;
+    }
+  }
+}
+
 /** Start (embedded) or connect to (KEYLESS_TEST_KUBECONFIG) the approval tests' cluster. */
 export async function startTestCluster(): Promise<TestCluster> {
   const real = realTestCluster();
@@ -126,6 +184,9 @@ export async function startTestCluster(): Promise<TestCluster> {
   // A real API server enforces a new policy a moment after storing it (the controller's default).
   const admissionSettleSeconds = real ? 2 : 0;
   await installCrds(kube);
+  // RBAC lets every user read and annotate DeployRequests (as a team's approvers are granted), so
+  // on a real cluster it is admission, not RBAC, that stops bob writing alice's name.
+  if (real) await grantApproverRbac(kube);
   await installApprovalAdmission(kube);
   await untilApprovalAdmissionInForce(kube, admissionSettleSeconds);
   const namespaces: string[] = [];

@@ -1,8 +1,9 @@
 /**
  * Kubernetes strategic merge patch for built-in kinds: like a merge patch, but lists with a merge
  * key (containers by name, env by name, ...) merge item by item, and the directives `$patch`
- * (replace, delete, merge), `$retainKeys`, `$setElementOrder/<list>` and
- * `$deleteFromPrimitiveList/<list>` are honoured.
+ * (replace, delete, merge), `$retainKeys` and `$deleteFromPrimitiveList/<list>` are honoured.
+ * `$setElementOrder/<list>` is accepted and ignored: merged lists keep the original order and new
+ * items go last (kubectl sends it to keep an order, which nothing here relies on).
  */
 import { copyJson, isObject, MAX_DEPTH, setOwn, type JsonObject } from './json-value.js';
 import { isSetList, mergeKeyFor } from './merge-keys.js';

@@ -14,6 +14,8 @@ export interface MemoryKube extends KubeClient {
   /** Make the next calls of `verb` fail with this error (until cleared with undefined). */
   failures: Partial<Record<'get' | 'list' | 'create', KubeApiError | undefined>>;
   calls: string[];
+  /** Resolves at the next call `call` (e.g. `get deployrequests`) after this one. */
+  nextCall(call: string): Promise<void>;
   put(type: ResourceType, object: KubeObject): void;
   all(type: ResourceType): KubeObject[];
 }
@@ -23,11 +25,22 @@ export function createMemoryKube(): MemoryKube {
   const key = (type: ResourceType, namespace: string | undefined, name: string) =>
     `${type.group}/${type.plural}/${namespace ?? ''}/${name}`;
   let version = 1;
+  const waiters: Array<{ call: string; resolve: () => void }> = [];
+  const record = (call: string): void => {
+    kube.calls.push(call);
+    for (const waiter of waiters.filter((w) => w.call === call)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
   const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
   const kube: MemoryKube = {
     objects,
     failures: {},
     calls: [],
+    nextCall(call) {
+      return new Promise((resolve) => waiters.push({ call, resolve }));
+    },
     put(type, object) {
       objects.set(key(type, object.metadata.namespace, object.metadata.name!), clone(object));
     },
@@ -37,19 +50,19 @@ export function createMemoryKube(): MemoryKube {
         .map(([, v]) => v);
     },
     async get(type, namespace, name) {
-      kube.calls.push(`get ${type.plural}`);
+      record(`get ${type.plural}`);
       if (kube.failures.get) throw kube.failures.get;
       const found = objects.get(key(type, namespace, name));
       return found ? (clone(found) as never) : undefined;
     },
     async list(type, namespace) {
-      kube.calls.push(`list ${type.plural}`);
+      record(`list ${type.plural}`);
       if (kube.failures.list) throw kube.failures.list;
       const items = kube.all(type).filter((o) => o.metadata.namespace === namespace);
       return { items: clone(items) as never, resourceVersion: String(version) };
     },
     async create(type, object) {
-      kube.calls.push(`create ${type.plural}`);
+      record(`create ${type.plural}`);
       if (kube.failures.create) throw kube.failures.create;
       const k = key(type, object.metadata.namespace, object.metadata.name!);
       if (objects.has(k))

@@ -9,6 +9,20 @@ import type { Logger } from '../observability/logger.js';
 /** What a handler asks for: nothing (done), or to be run again after a delay. */
 export type WorkResult = void | { requeueAfterMs: number };
 
+/** The clock and timers a queue schedules delayed keys with (tests inject a manual clock). */
+export interface QueueTimers {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Real time; timers are unref'd so a queue never keeps the process alive. */
+export const REAL_TIMERS: QueueTimers = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface WorkQueueOptions {
   /** Handlers running at once. Default 4. */
   concurrency?: number;
@@ -19,6 +33,8 @@ export interface WorkQueueOptions {
   logger?: Logger;
   /** Called after every handler run, for metrics. */
   onProcessed?: (key: string, outcome: 'success' | 'requeue' | 'error', durationMs: number) => void;
+  /** Clock and timers of delayed keys. Default: real time. */
+  timers?: QueueTimers;
 }
 
 /** The keyed, de-duplicating, rate-limited work queue. */
@@ -28,11 +44,12 @@ export class WorkQueue {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { at: number; timer: unknown }>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly concurrency: number;
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly timers: QueueTimers;
   private started = false;
   private shuttingDown = false;
 
@@ -43,6 +60,7 @@ export class WorkQueue {
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.baseBackoffMs = options.baseBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.timers = options.timers ?? REAL_TIMERS;
   }
 
   /** Keys waiting to run (not counting delayed or running ones). */
@@ -53,6 +71,11 @@ export class WorkQueue {
   /** Keys waiting, delayed or running. */
   get size(): number {
     return new Set([...this.pendingSet, ...this.running, ...this.delayed.keys()]).size;
+  }
+
+  /** True when nothing is waiting or running (delayed keys do not count). */
+  get isIdle(): boolean {
+    return this.pending.length === 0 && this.running.size === 0;
   }
 
   /** Start running handlers. Keys added before start wait until then. */
@@ -66,7 +89,7 @@ export class WorkQueue {
     if (this.shuttingDown) return;
     const delayed = this.delayed.get(key);
     if (delayed) {
-      clearTimeout(delayed.timer);
+      this.timers.clearTimeout(delayed.timer);
       this.delayed.delete(key);
     }
     if (this.running.has(key)) {
@@ -83,15 +106,14 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
-    const at = Date.now() + delayMs;
+    const at = this.timers.now() + delayMs;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    if (existing) this.timers.clearTimeout(existing.timer);
+    const timer = this.timers.setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
     }, delayMs);
-    timer.unref();
     this.delayed.set(key, { at, timer });
   }
 
@@ -102,7 +124,7 @@ export class WorkQueue {
 
   /** Resolves when nothing is waiting or running (delayed keys do not count). */
   async idle(): Promise<void> {
-    if (this.pending.length === 0 && this.running.size === 0) return;
+    if (this.isIdle) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -112,7 +134,7 @@ export class WorkQueue {
    */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.delayed.values()) this.timers.clearTimeout(timer);
     this.delayed.clear();
     this.pending.length = 0;
     this.pendingSet.clear();
