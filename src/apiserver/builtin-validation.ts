@@ -4,7 +4,7 @@
  * container names and images, replica counts) and documents the rest as a known difference.
  */
 import type { ResourceDefinition } from './resource-registry.js';
-import { defaultAdmissionObject, validateAdmissionObject } from './admission/admission-objects.js';
+import { validateAdmissionObject } from './admission/admission-objects.js';
 import type { StatusCause } from './status-error.js';
 
 type Json = Record<string, unknown>;
@@ -33,21 +33,6 @@ function at(object: Json, path: string[]): unknown {
     current = (current as Json)[key];
   }
   return current;
-}
-
-/** Fill in the defaults the real API server sets on workloads (those kubectl and the controller read). */
-export function defaultBuiltin(resource: ResourceDefinition, object: Json): void {
-  defaultAdmissionObject(resource, object);
-  if (resource.group !== 'apps' || !['Deployment', 'StatefulSet'].includes(resource.kind)) return;
-  const spec = object.spec as Json | undefined;
-  if (!spec || typeof spec !== 'object') return;
-  if (spec.replicas === undefined) spec.replicas = 1;
-  if (spec.revisionHistoryLimit === undefined) spec.revisionHistoryLimit = 10;
-  if (resource.kind === 'Deployment') {
-    if (spec.progressDeadlineSeconds === undefined) spec.progressDeadlineSeconds = 600;
-    if (spec.strategy === undefined)
-      spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
-  }
 }
 
 /** Field causes for a built-in object (empty when valid). */

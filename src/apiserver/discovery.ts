@@ -89,6 +89,18 @@ export function resourceList(
         verbs: ['get', 'patch', 'update'],
       });
     }
+    if (resource.hasScale) {
+      // kubectl's scale client reads the Scale kind and its group/version from this entry.
+      entries.push({
+        name: `${resource.plural}/scale`,
+        singularName: '',
+        namespaced: resource.namespaced,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      });
+    }
   }
   return {
     kind: 'APIResourceList',

@@ -16,7 +16,7 @@ import {
 } from './discovery.js';
 import type { FaultInjector, Verb } from './faults/fault-injector.js';
 import type { StoreEvent } from './object-store.js';
-import type { ResourceRegistry } from './resource-registry.js';
+import type { ResourceDefinition, ResourceRegistry } from './resource-registry.js';
 import type { PatchContentType, ResourceService, Scope, WriteOptions } from './resource-service.js';
 import {
   ApiError,
@@ -24,14 +24,13 @@ import {
   gone,
   internalError,
   methodNotAllowed,
+  notAcceptable,
   unsupportedMediaType,
 } from './status-error.js';
+import { acceptsJson, decodeObjectBody, mediaType, readBody } from './request-body.js';
 import { toTable, type IncludeObject } from './table.js';
 import { answerReview, isReview } from './admission/reviews.js';
 import { userFromHeaders, type UserInfo } from './admission/user-info.js';
-
-/** Largest request body accepted (the real server's limit is 3 MiB). */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface HttpHandlerDeps {
   registry: ResourceRegistry;
@@ -79,30 +78,6 @@ function sendError(response: ServerResponse, error: unknown, logger?: Logger): v
   if (apiError.details.retryAfterSeconds !== undefined)
     headers['Retry-After'] = String(apiError.details.retryAfterSeconds);
   send(response, apiError.code, apiError.toStatus(), headers);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES)
-    throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') throw badRequest('the request body is empty');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw badRequest(`the object provided is unrecognized (must be JSON): ${(error as Error).message}`);
-  }
 }
 
 /** Split `/api/v1/...` or `/apis/g/v/...` into its parts; undefined for non-resource paths. */
@@ -266,12 +241,25 @@ export function createHttpHandler(
     if (!resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (path.namespace !== undefined && !resource.namespaced)
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (path.subresource !== undefined && !(path.subresource === 'status' && resource.hasStatus)) {
+    if (resource.kind === 'Pod' && !resource.crd && path.subresource && POD_RUNTIME.has(path.subresource)) {
+      // No kubelet, no containers: answer at once (kubectl would otherwise wait for a running pod).
+      service.get({ resource, namespace: path.namespace, name: path.name });
+      throw badRequest(
+        `pod "${path.name}" has no running containers: the playground's embedded API server simulates pods (there is no kubelet or container runtime), so there are no logs, exec, attach or port-forward; see docs/embedded-api-server.md`,
+      );
+    }
+    const subresource = servedSubresource(resource, path.subresource);
+    if (path.subresource !== undefined && subresource === undefined) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const query = url.searchParams;
     const watch = path.legacyWatch || query.get('watch') === 'true' || query.get('watch') === '1';
     const verb = verbOf(method, path, watch);
+    // Every answer is JSON: a client that accepts no JSON (protobuf or YAML only) gets 406, as from
+    // a real server asked for a type it cannot produce. kubectl always lists JSON as well.
+    if (!acceptsJson(request.headers.accept)) throw notAcceptable();
+    if (subresource !== undefined && !['get', 'update', 'patch'].includes(verb))
+      throw methodNotAllowed(method);
     if (!resource.verbs.includes(verb)) throw methodNotAllowed(method);
     const injected = faults.errorFor(verb, resource.plural);
     if (injected !== undefined) throw injectedError(injected);
@@ -279,7 +267,7 @@ export function createHttpHandler(
       resource,
       namespace: resource.namespaced ? path.namespace : undefined,
       name: path.name,
-      subresource: path.subresource === 'status' ? 'status' : undefined,
+      subresource,
     };
     const table = wantsTable(request.headers.accept);
     const includeObject = (query.get('includeObject') as IncludeObject | null) ?? 'Metadata';
@@ -290,7 +278,9 @@ export function createHttpHandler(
     switch (verb) {
       case 'get': {
         const object = service.get(scope);
-        return send(response, 200, table ? toTable(resource, [object], { includeObject }) : object);
+        // A Scale prints with the default columns (name, age), not its parent's.
+        const printed = subresource === 'scale' ? { ...resource, kind: 'Scale' } : resource;
+        return send(response, 200, table ? toTable(printed, [object], { includeObject }) : object);
       }
       case 'list': {
         const list = service.list(scope, selectors);
@@ -322,31 +312,31 @@ export function createHttpHandler(
           await readBody(request);
           return send(response, 201, answerReview(resource, undefined, user));
         }
-        requireJson(request);
+        const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
         if (isReview(resource)) {
-          const answer = answerReview(
-            resource,
-            parseJson(await readBody(request)),
-            userFromHeaders(request.headersDistinct),
-          );
+          const answer = answerReview(resource, body, userFromHeaders(request.headersDistinct));
           return send(response, 201, answer);
         }
-        const result = service.create(scope, parseJson(await readBody(request)), writeOptions(query, user));
+        const result = service.create(scope, body, writeOptions(query, user));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
-        requireJson(request);
-        const result = service.update(scope, parseJson(await readBody(request)), writeOptions(query, user));
+        const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
+        const result = service.update(scope, body, writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
-        const result = service.patch(scope, patchType, await readBody(request), writeOptions(query, user));
+        const text = (await readBody(request)).toString('utf8');
+        const result = service.patch(scope, patchType, text, writeOptions(query, user));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {
-        const text = await readBody(request);
-        const options = text.trim() ? (parseJson(text) as Record<string, unknown>) : {};
+        const body = await readBody(request);
+        const text = body.toString('utf8');
+        const options = text.trim()
+          ? (decodeObjectBody(request.headers['content-type'], body) as Record<string, unknown>)
+          : {};
         const preconditions = (options.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
         const dryRun =
           query.getAll('dryRun').includes('All') ||
@@ -482,14 +472,21 @@ export function createHttpHandler(
   };
 }
 
-function isProtobuf(request: IncomingMessage): boolean {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return type === 'application/vnd.kubernetes.protobuf';
+/** Pod subresources served by a kubelet in a real cluster. */
+const POD_RUNTIME = new Set(['log', 'exec', 'attach', 'portforward']);
+
+/** The subresource a path names, when this resource serves it. */
+function servedSubresource(
+  resource: ResourceDefinition,
+  name: string | undefined,
+): Scope['subresource'] | undefined {
+  if (name === 'status' && resource.hasStatus) return 'status';
+  if (name === 'scale' && resource.hasScale) return 'scale';
+  return undefined;
 }
 
-function requireJson(request: IncomingMessage): void {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== 'application/json' && type !== '') throw unsupportedMediaType(type);
+function isProtobuf(request: IncomingMessage): boolean {
+  return mediaType(request.headers['content-type']) === 'application/vnd.kubernetes.protobuf';
 }
 
 function warningHeaders(warnings: string[]): Record<string, string> {

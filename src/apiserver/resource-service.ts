@@ -21,7 +21,9 @@ import {
   unsupportedMediaType,
   type StatusCause,
 } from './status-error.js';
-import { validateBuiltin, defaultBuiltin } from './builtin-validation.js';
+import { defaultBuiltin } from './builtin-defaults.js';
+import { validateBuiltin } from './builtin-validation.js';
+import { requireScale, scaleOf, scaleReplicas } from './scale-subresource.js';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -38,7 +40,7 @@ export interface Scope {
   resource: ResourceDefinition;
   namespace?: string;
   name?: string;
-  subresource?: 'status';
+  subresource?: 'status' | 'scale';
 }
 
 export interface WriteOptions {
@@ -101,6 +103,23 @@ function specPart(object: Record<string, unknown>, hasStatus: boolean): Record<s
   return hasStatus ? rest : { ...rest, status };
 }
 
+function isApps(resource: ResourceDefinition, ...kinds: string[]): boolean {
+  return !resource.crd && resource.group === 'apps' && kinds.includes(resource.kind);
+}
+
+/** Deployments and ReplicaSets keep annotations written through their status subresource. */
+function statusKeepsAnnotations(resource: ResourceDefinition): boolean {
+  return isApps(resource, 'Deployment', 'ReplicaSet');
+}
+
+/**
+ * A Deployment's generation also moves when its annotations change (the controller copies them
+ * onto the ReplicaSet), as kube-apiserver's deployment strategy does.
+ */
+function annotationsBumpGeneration(resource: ResourceDefinition): boolean {
+  return isApps(resource, 'Deployment');
+}
+
 /** The REST verbs over the store. */
 export class ResourceService {
   constructor(
@@ -123,6 +142,7 @@ export class ResourceService {
       objectKey(scope.namespace, this.nameOf(scope)),
     );
     if (!object) throw this.notFound(scope);
+    if (scope.subresource === 'scale') return scaleOf(object) as StoredObject;
     return this.present(scope.resource, object);
   }
 
@@ -131,7 +151,7 @@ export class ResourceService {
     const matches = this.matcher(scope, options);
     const items = this.store
       .select(resourceKey(scope.resource), matches)
-      .map((object) => this.present(scope.resource, object));
+      .map((object) => this.presentListItem(scope.resource, object));
     return { items, resourceVersion: String(this.store.revision) };
   }
 
@@ -234,6 +254,11 @@ export class ResourceService {
   /** PUT: replace the object, or its status with `scope.subresource = 'status'`. */
   update(scope: Scope, body: unknown, options: WriteOptions = {}): WriteResult {
     const resource = scope.resource;
+    if (scope.subresource === 'scale') {
+      const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, this.nameOf(scope)));
+      if (!old) throw this.notFound(scope);
+      return this.writeScale(scope, old, requireScale(body), options);
+    }
     const candidate = this.requireObject(body, resource);
     const metadata = metadataOf(candidate);
     const name = this.nameOf(scope);
@@ -260,6 +285,8 @@ export class ResourceService {
     const name = this.nameOf(scope);
     if (patchType === 'strategic' && resource.crd)
       throw unsupportedMediaType('application/strategic-merge-patch+json');
+    if (patchType === 'apply' && scope.subresource === 'scale')
+      throw unsupportedMediaType('application/apply-patch+yaml');
     const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, name));
     let patchBody: unknown;
     try {
@@ -313,8 +340,11 @@ export class ResourceService {
       return this.commit(scope, old, result.object, { ...options, fieldManager: undefined });
     }
     if (!old) throw this.notFound(scope);
-    const current = this.present(resource, old);
-    const gvk = { group: resource.group, version: resource.version, kind: resource.kind };
+    const scale = scope.subresource === 'scale';
+    const current = scale ? (scaleOf(old) as StoredObject) : this.present(resource, old);
+    const gvk = scale
+      ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
+      : { group: resource.group, version: resource.version, kind: resource.kind };
     const patched = this.runPatch(() => {
       switch (patchType) {
         case 'merge':
@@ -325,6 +355,7 @@ export class ResourceService {
           return applyStrategicMergePatch(current, patchBody, gvk);
       }
     });
+    if (scale) return this.writeScale(scope, old, requireScale(patched), options);
     const candidate = this.requireObject(patched, resource);
     const rv = metadataOf(candidate).resourceVersion;
     if (rv !== undefined && rv !== old.metadata.resourceVersion) throw conflict(this.target(resource, name));
@@ -367,6 +398,44 @@ export class ResourceService {
     return this.present(resource, removed);
   }
 
+  /**
+   * A Scale written back (PUT or PATCH of `/scale`): its replicas go to `spec.replicas` of the
+   * parent, with the Scale's uid and resourceVersion as preconditions; the answer is the new Scale.
+   */
+  private writeScale(
+    scope: Scope,
+    old: StoredObject,
+    scale: Record<string, unknown>,
+    options: WriteOptions,
+  ): WriteResult {
+    const resource = scope.resource;
+    const name = old.metadata.name as string;
+    const metadata = metadataOf(scale);
+    if (metadata.name !== undefined && metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const { replicas, causes } = scaleReplicas(scale);
+    if (causes.length > 0)
+      throw invalid({ group: 'autoscaling', plural: 'scales', kind: 'Scale', name }, causes);
+    if (metadata.uid !== undefined && metadata.uid !== '' && metadata.uid !== old.metadata.uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource.plural}/scale.${resource.group} "${name}": Precondition failed: UID in precondition: ${String(metadata.uid)}, UID in object meta: ${String(old.metadata.uid)}`,
+        { name, group: resource.group, kind: `${resource.plural}/scale` },
+      );
+    }
+    const rv = metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
+      throw conflict(this.target(resource, name));
+    const next = clone(old);
+    next.spec = { ...((old.spec ?? {}) as Record<string, unknown>), replicas };
+    const result = this.commit({ ...scope, subresource: undefined }, old, next, options);
+    return { ...result, object: scaleOf(result.object) as StoredObject };
+  }
+
   /** The common end of update and patch. */
   private commit(
     scope: Scope,
@@ -378,9 +447,14 @@ export class ResourceService {
     const name = old.metadata.name as string;
     let next: Record<string, unknown>;
     if (scope.subresource === 'status') {
-      // The status endpoint changes status only; everything else stays as stored.
+      // The status endpoint changes status only; everything else stays as stored...
       next = { ...clone(old), status: candidate.status };
       if (candidate.status === undefined) delete next.status;
+      // ...except annotations of Deployments and ReplicaSets, whose status strategy resets only
+      // spec and labels (the deployment controller writes its revision annotation this way).
+      const annotations = metadataOf(candidate).annotations;
+      if (statusKeepsAnnotations(resource) && annotations !== undefined)
+        (next.metadata as Record<string, unknown>).annotations = annotations;
     } else {
       next = candidate;
       const metadata = metadataOf(next);
@@ -414,7 +488,12 @@ export class ResourceService {
     warnings.push(...this.admit('UPDATE', scope, next, old, options));
     if (
       scope.subresource !== 'status' &&
-      !isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus))
+      (!isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus)) ||
+        (annotationsBumpGeneration(resource) &&
+          !isDeepStrictEqual(
+            (next.metadata as Record<string, unknown>).annotations ?? {},
+            old.metadata.annotations ?? {},
+          )))
     ) {
       (next.metadata as Record<string, unknown>).generation = Number(old.metadata.generation ?? 1) + 1;
     }
@@ -509,7 +588,7 @@ export class ResourceService {
         });
       }
     } else {
-      defaultBuiltin(resource, object);
+      defaultBuiltin(resource, object, old === undefined);
       causes.push(...validateBuiltin(resource, object));
     }
     if (causes.length > 0) throw invalid({ ...this.target(resource, name), kind: resource.kind }, causes);
@@ -686,6 +765,21 @@ export class ResourceService {
         object.metadata.namespace === scope.namespace) &&
       labels((object.metadata.labels ?? {}) as Record<string, string>) &&
       fields(fieldsOf(object));
+  }
+
+  /**
+   * A list item as the real server serves it: items of built-in kinds carry no `kind` or
+   * `apiVersion` (only the list does; kube-apiserver encodes the typed list, whose items have an
+   * empty TypeMeta), while custom resources keep both (they are stored and served as unstructured
+   * JSON). Watch events, GET and write answers carry them for every kind.
+   */
+  private presentListItem(resource: ResourceDefinition, object: Record<string, unknown>): StoredObject {
+    const copy = this.present(resource, object);
+    if (!resource.crd) {
+      delete copy.kind;
+      delete copy.apiVersion;
+    }
+    return copy;
   }
 
   /** The object as served at this resource's version. */

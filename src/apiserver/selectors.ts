@@ -142,3 +142,39 @@ export function supportedFields(kind: string): string[] {
   if (kind === 'Pod') return [...base, 'status.phase', 'spec.nodeName'];
   return base;
 }
+
+/**
+ * A `metav1.LabelSelector` object as the selector string the real server prints (for the Scale
+ * subresource's `status.selector`, and for listing what a selector selects): requirements sorted
+ * by key, `key=value`, `key in (a,b)`, `key notin (a,b)` (values sorted), `key`, `!key`; empty
+ * for an empty or missing selector.
+ */
+export function labelSelectorString(selector: Record<string, unknown> | undefined): string {
+  if (!selector || typeof selector !== 'object') return '';
+  const terms: Array<[string, string]> = [];
+  const matchLabels = (selector.matchLabels ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(matchLabels)) terms.push([key, `${key}=${String(value)}`]);
+  const expressions = (selector.matchExpressions ?? []) as Array<Record<string, unknown>>;
+  for (const expression of Array.isArray(expressions) ? expressions : []) {
+    const key = String(expression.key ?? '');
+    const values = ((expression.values ?? []) as unknown[]).map(String).sort();
+    switch (expression.operator) {
+      case 'In':
+        terms.push([key, `${key} in (${values.join(',')})`]);
+        break;
+      case 'NotIn':
+        terms.push([key, `${key} notin (${values.join(',')})`]);
+        break;
+      case 'Exists':
+        terms.push([key, key]);
+        break;
+      case 'DoesNotExist':
+        terms.push([key, `!${key}`]);
+        break;
+    }
+  }
+  return terms
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, term]) => term)
+    .join(',');
+}

@@ -129,6 +129,33 @@ export function unsupportedMediaType(contentType: string): ApiError {
   );
 }
 
+/** Media types accepted for whole objects (POST and PUT). */
+export const OBJECT_MEDIA_TYPES = [
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+];
+
+/**
+ * 415 for a POST or PUT body: the real server's wording and list, plus, when the embedded server
+ * could not decode a body it understands in principle (`detail`), what to send instead.
+ */
+export function unsupportedObjectMediaType(contentType: string, detail?: string): ApiError {
+  const base = `the body of the request was in an unknown format - accepted media types include: ${OBJECT_MEDIA_TYPES.join(', ')}`;
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    detail === undefined
+      ? `${base} (got ${contentType})`
+      : `${base}; the embedded API server cannot decode ${detail}: send the object as application/json instead (kubectl apply -f <file>, or kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)`,
+  );
+}
+
+/** 406 NotAcceptable: the client accepts no media type this server answers with (JSON only). */
+export function notAcceptable(): ApiError {
+  return new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json');
+}
+
 /** 500 InternalError; also used for injected faults. */
 export function internalError(message: string): ApiError {
   return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`);

@@ -5,6 +5,7 @@
  */
 import type { StoredObject } from './object-store.js';
 import type { ResourceDefinition } from './resource-registry.js';
+import { labelSelectorString } from './selectors.js';
 
 interface Column {
   name: string;
@@ -97,35 +98,38 @@ const ageColumn = column('Age', age, {
   description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
 });
 
-function podTemplate(object: StoredObject): Json {
+/** The pod template of a workload of `kind` (list items carry no kind, so it is passed in). */
+function podTemplate(kind: string, object: StoredObject): Json {
   const spec = (object.spec ?? {}) as Json;
-  if (object.kind === 'CronJob')
-    return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json;
+  if (kind === 'CronJob') return ((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json;
   return (spec.template ?? {}) as Json;
 }
 
-function containers(object: StoredObject): Json[] {
-  return (((((podTemplate(object) ?? {}) as Json).spec ?? {}) as Json).containers as Json[]) ?? [];
+function containers(kind: string, object: StoredObject): Json[] {
+  return (((((podTemplate(kind, object) ?? {}) as Json).spec ?? {}) as Json).containers as Json[]) ?? [];
 }
 
-const containersColumns = [
-  column(
-    'Containers',
-    (o) =>
-      containers(o)
-        .map((c) => c.name)
-        .join(','),
-    { priority: 1 },
-  ),
-  column(
-    'Images',
-    (o) =>
-      containers(o)
-        .map((c) => c.image)
-        .join(','),
-    { priority: 1 },
-  ),
-];
+/** The `-o wide` Containers and Images columns of a workload kind. */
+function containersColumns(kind: string): Column[] {
+  return [
+    column(
+      'Containers',
+      (o) =>
+        containers(kind, o)
+          .map((c) => c.name)
+          .join(','),
+      { priority: 1 },
+    ),
+    column(
+      'Images',
+      (o) =>
+        containers(kind, o)
+          .map((c) => c.image)
+          .join(','),
+      { priority: 1 },
+    ),
+  ];
+}
 
 const status = (o: StoredObject): Json => (o.status ?? {}) as Json;
 const spec = (o: StoredObject): Json => (o.spec ?? {}) as Json;
@@ -138,13 +142,13 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     column('Up-to-date', (o) => Number(status(o).updatedReplicas ?? 0), { type: 'integer' }),
     column('Available', (o) => Number(status(o).availableReplicas ?? 0), { type: 'integer' }),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('Deployment'),
   ],
   StatefulSet: [
     nameColumn,
     column('Ready', (o) => `${Number(status(o).readyReplicas ?? 0)}/${Number(spec(o).replicas ?? 0)}`),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('StatefulSet'),
   ],
   DaemonSet: [
     nameColumn,
@@ -154,7 +158,7 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     column('Up-to-date', (o) => Number(status(o).updatedNumberScheduled ?? 0), { type: 'integer' }),
     column('Available', (o) => Number(status(o).numberAvailable ?? 0), { type: 'integer' }),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('DaemonSet'),
   ],
   CronJob: [
     nameColumn,
@@ -167,7 +171,7 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
         : '<none>',
     ),
     ageColumn,
-    ...containersColumns,
+    ...containersColumns('CronJob'),
   ],
   Event: [
     column('Last Seen', (o, now) =>
@@ -183,12 +187,50 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     }),
     column('Message', (o) => o.message ?? o.note),
   ],
+  ReplicaSet: [
+    nameColumn,
+    column('Desired', (o) => Number(spec(o).replicas ?? 0), { type: 'integer' }),
+    column('Current', (o) => Number(status(o).replicas ?? 0), { type: 'integer' }),
+    column('Ready', (o) => Number(status(o).readyReplicas ?? 0), { type: 'integer' }),
+    ageColumn,
+    ...containersColumns('ReplicaSet'),
+    column('Selector', (o) => labelSelectorString(spec(o).selector as Json | undefined), { priority: 1 }),
+  ],
+  Pod: [
+    nameColumn,
+    column('Ready', (o) => {
+      const statuses = (status(o).containerStatuses ?? []) as Json[];
+      const total = ((spec(o).containers ?? []) as Json[]).length;
+      return `${statuses.filter((c) => c.ready === true).length}/${total}`;
+    }),
+    column('Status', (o) => podPhase(o)),
+    column('Restarts', (o) =>
+      String(
+        ((status(o).containerStatuses ?? []) as Json[]).reduce((n, c) => n + Number(c.restartCount ?? 0), 0),
+      ),
+    ),
+    ageColumn,
+    column('IP', (o) => status(o).podIP, { priority: 1 }),
+    column('Node', (o) => spec(o).nodeName, { priority: 1 }),
+    column('Nominated Node', (o) => status(o).nominatedNodeName, { priority: 1 }),
+    column('Readiness Gates', () => undefined, { priority: 1 }),
+  ],
   Lease: [nameColumn, column('Holder', (o) => spec(o).holderIdentity ?? ''), ageColumn],
   CustomResourceDefinition: [
     nameColumn,
     column('Created At', (o) => o.metadata.creationTimestamp, { type: 'date' }),
   ],
 };
+
+/** The STATUS kubectl shows for a pod: Terminating, a waiting container's reason, or the phase. */
+function podPhase(pod: StoredObject): string {
+  if (pod.metadata.deletionTimestamp) return 'Terminating';
+  for (const container of (status(pod).containerStatuses ?? []) as Json[]) {
+    const waiting = ((container.state ?? {}) as Json).waiting as Json | undefined;
+    if (waiting?.reason) return String(waiting.reason);
+  }
+  return String(status(pod).phase ?? 'Pending');
+}
 
 function customColumns(resource: ResourceDefinition): Column[] {
   const printer = resource.printerColumns ?? [];

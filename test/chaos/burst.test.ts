@@ -98,15 +98,22 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
   // status writes (made with the resourceVersion it read) meet real 409 conflicts.
   let touching = true;
   let touches = 0;
+  let attempts = 0;
+  // A Deployment's generation moves with its annotations too (as in kube-apiserver): every accepted
+  // touch of a workload (each with a new value) is counted, for the generation check.
+  const workloadTouches = new Map<string, number>();
   const toucher = (async () => {
     while (touching) {
       const all = ledger.all;
       const target = all[Math.floor(random() * all.length)];
-      const patch = { metadata: { annotations: { 'chaos.keyless.dev/touched': String(touches) } } };
+      const patch = { metadata: { annotations: { 'chaos.keyless.dev/touched': String(attempts++) } } };
       if (target) {
+        const workload = `${target.namespace}/web`;
         await Promise.all([
           h.kube.patch(RESOURCE_TYPES.deployRequests, target.namespace, target.name, patch, 'merge'),
-          h.kube.patch(RESOURCE_TYPES.deployments, target.namespace, 'web', patch, 'merge'),
+          h.kube
+            .patch(RESOURCE_TYPES.deployments, target.namespace, 'web', patch, 'merge')
+            .then(() => workloadTouches.set(workload, (workloadTouches.get(workload) ?? 0) + 1)),
         ]).then(
           () => touches++,
           () => undefined,
@@ -152,7 +159,7 @@ test('burst: 1,000 dispatches over 100 workloads under API faults; nothing lost,
     await h.settle(controller);
     await controller.stop();
 
-    const verdict = await verify(h.kube, ledger, requests, applied);
+    const verdict = await verify(h.kube, ledger, requests, applied, workloadTouches);
     report({
       scenario: 'burst',
       seed,

@@ -269,14 +269,16 @@ export interface Verdict {
  * an earlier request Succeeded or was Superseded (a failing image: RolledBack or Superseded);
  * a Succeeded or RolledBack request was patched exactly once, a Superseded one never; a RolledBack
  * one was rolled back exactly once and nothing else was; and the API server's own record agrees:
- * the workload's generation moved once per accepted patch. Nothing dispatched is missing, nothing
- * else exists in the workloads' namespaces.
+ * the workload's generation moved once per accepted patch (and per accepted edit of its annotations
+ * by others, `annotationEdits`: a Deployment's generation follows its annotations). Nothing
+ * dispatched is missing, nothing else exists in the workloads' namespaces.
  */
 export async function verify(
   kube: KubeClient,
   ledger: Ledger,
   requests: Map<string, Request>,
   applied: AppliedPatch[],
+  annotationEdits: ReadonlyMap<string, number> = new Map(),
 ): Promise<Verdict> {
   const violations: string[] = [];
   const outcomes: Record<string, number> = {};
@@ -337,11 +339,15 @@ export async function verify(
     const lastImage = dispatched[dispatched.length - 1]?.image;
     if (images.length !== 1 || images[0] !== lastImage)
       violations.push(`${namespace}/web runs ${images.join(',')}, expected ${lastImage}`);
-    // The API server bumps generation on every spec change; each accepted patch changed the image.
+    // The API server bumps generation on every spec change (each accepted patch changed the image)
+    // and, for Deployments, on every change of annotations.
     const generation = workload?.metadata.generation ?? 0;
     const patched = perWorkload.get(`${namespace}/web`) ?? 0;
-    if (generation - 1 !== patched)
-      violations.push(`${namespace}/web is at generation ${generation} but ${patched} patches were counted`);
+    const edits = annotationEdits.get(`${namespace}/web`) ?? 0;
+    if (generation - 1 !== patched + edits)
+      violations.push(
+        `${namespace}/web is at generation ${generation} but ${patched} patches and ${edits} annotation edits were counted`,
+      );
   }
   return { violations, outcomes, patchesPerRequest, rollbacks };
 }

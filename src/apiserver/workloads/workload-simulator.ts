@@ -14,6 +14,7 @@ import {
 } from '../../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../kube/resource-types.js';
 import type { Logger } from '../../observability/logger.js';
+import { REVISION, ReplicaSetKeeper, type PodPlan } from './replica-set-keeper.js';
 import {
   daemonSetStatus,
   deploymentStatus,
@@ -46,6 +47,8 @@ export interface WorkloadSimulatorOptions {
   isFailingImage?: (image: string) => boolean;
   /** Nodes a DaemonSet runs on. Default 3. */
   nodeCount?: number;
+  /** Keep ReplicaSets and Pods for Deployments (what kubectl rollout history/undo reads). Default true. */
+  replicaSets?: boolean;
 }
 
 interface Tracked {
@@ -53,6 +56,37 @@ interface Tracked {
   object: KubeObject;
   progress: RolloutProgress;
   previousRevision?: string;
+  /** Ready pods of earlier templates, oldest first (scaled down first, as the real controller does). */
+  oldPods: Array<{ hash: string; ready: number }>;
+  /** The pod plan the ReplicaSets and Pods were last brought to (undefined: sync needed). */
+  planKey?: string;
+  /** Revision of the Deployment's newest ReplicaSet. */
+  revision?: string;
+}
+
+/** Keep at most `limit` old ready pods, dropping the oldest first. */
+function trimOld(old: Tracked['oldPods'], limit: number): Tracked['oldPods'] {
+  const kept = old.map((entry) => ({ ...entry }));
+  let excess = kept.reduce((sum, entry) => sum + entry.ready, 0) - Math.max(0, limit);
+  for (const entry of kept) {
+    if (excess <= 0) break;
+    const drop = Math.min(entry.ready, excess);
+    entry.ready -= drop;
+    excess -= drop;
+  }
+  return kept.filter((entry) => entry.ready > 0);
+}
+
+const sum = (old: Tracked['oldPods']): number => old.reduce((total, entry) => total + entry.ready, 0);
+
+/** maxSurge of a Deployment in pods (RollingUpdate default 25%, rounded up; Recreate 0). */
+function surgeOf(deployment: KubeObject, desired: number): number {
+  const strategy = ((deployment.spec as Json | undefined)?.strategy ?? {}) as Json;
+  if (strategy.type === 'Recreate') return 0;
+  const value = ((strategy.rollingUpdate ?? {}) as Json).maxSurge ?? '25%';
+  if (typeof value === 'number') return value;
+  const percent = /^(\d+)%$/.exec(String(value));
+  return percent ? Math.ceil((desired * Number(percent[1])) / 100) : 0;
 }
 
 const SIMULATED: ResourceType[] = [
@@ -72,8 +106,11 @@ export class WorkloadSimulator {
   private readonly isFailing: (image: string) => boolean;
   private readonly nodeCount: number;
   private busy = Promise.resolve();
+  private readonly replicaSets: ReplicaSetKeeper | undefined;
 
   constructor(private readonly options: WorkloadSimulatorOptions) {
+    this.replicaSets =
+      options.replicaSets === false ? undefined : new ReplicaSetKeeper(options.kube, options.logger);
     this.stepMs = options.stepMs ?? 0;
     this.deadlineScale = options.progressDeadlineScale ?? 1;
     this.isFailing = options.isFailingImage ?? isFailingImageByTag;
@@ -120,7 +157,7 @@ export class WorkloadSimulator {
         { resourceVersion: rv },
         (event) => {
           last = event.object.metadata.resourceVersion ?? last;
-          if (event.type === 'DELETED') this.tracked.delete(this.key(type, event.object));
+          if (event.type === 'DELETED') this.forget(type, event.object);
           else if (event.type !== 'BOOKMARK') this.observe(type, event.object);
         },
         (error) => {
@@ -139,6 +176,13 @@ export class WorkloadSimulator {
     }
   }
 
+  /** A deleted workload: its ReplicaSets and Pods go with it (the garbage collector's work). */
+  private forget(type: ResourceType, object: KubeObject): void {
+    this.tracked.delete(this.key(type, object));
+    const keeper = this.replicaSets;
+    if (type.kind === 'Deployment' && keeper) this.enqueue(() => keeper.deleteAll(object));
+  }
+
   private key(type: ResourceType, object: KubeObject): string {
     return `${type.plural}/${object.metadata.namespace}/${object.metadata.name}`;
   }
@@ -147,10 +191,10 @@ export class WorkloadSimulator {
   private observe(type: ResourceType, object: KubeObject): void {
     const key = this.key(type, object);
     const existing = this.tracked.get(key);
-    const hash = templateHash(object);
-    const failing = templateImages(object).some((image) => this.isFailing(image));
+    const hash = templateHash(object, type.kind);
+    const failing = templateImages(object, type.kind).some((image) => this.isFailing(image));
+    const desired = desiredReplicas(object, type.kind, this.nodeCount);
     if (!existing || existing.progress.templateHash !== hash) {
-      const desired = desiredReplicas(object, this.nodeCount);
       const status = (object.status ?? {}) as Json;
       const generationSeen =
         Number(status.observedGeneration ?? 0) >= Number(object.metadata.generation ?? 1);
@@ -159,41 +203,94 @@ export class WorkloadSimulator {
         !existing &&
         generationSeen &&
         Number(status.updatedReplicas ?? status.updatedNumberScheduled ?? -1) >= desired;
-      const readyOld = existing ? existing.progress.readyNew + existing.progress.readyOld : 0;
+      // The pods of the template being left stay as old pods, unless they never became ready.
+      let oldPods = existing ? existing.oldPods : [];
+      if (existing && !existing.progress.failing && existing.progress.readyNew > 0)
+        oldPods = [
+          ...oldPods.filter((entry) => entry.hash !== existing.progress.templateHash),
+          { hash: existing.progress.templateHash, ready: existing.progress.readyNew },
+        ];
+      // Going back to a template whose pods still run (a rollback): they are ready at once.
+      const back = oldPods.find((entry) => entry.hash === hash)?.ready ?? 0;
+      oldPods = oldPods.filter((entry) => entry.hash !== hash);
+      const readyNew =
+        alreadyDone || this.stepMs === 0 ? (failing ? 0 : desired) : failing ? 0 : Math.min(back, desired);
+      oldPods = trimOld(oldPods, failing ? desired : desired - readyNew);
       this.tracked.set(key, {
         type,
         object,
         previousRevision: existing ? `${object.metadata.name}-${existing.progress.templateHash}` : undefined,
-        progress: {
-          templateHash: hash,
-          startedAt: Date.now(),
-          readyNew: alreadyDone || this.stepMs === 0 ? (failing ? 0 : desired) : 0,
-          failing,
-          readyOld:
-            existing && !existing.progress.failing
-              ? Math.min(readyOld, desired)
-              : existing
-                ? existing.progress.readyOld
-                : 0,
-        },
+        oldPods,
+        revision: existing?.revision,
+        progress: { templateHash: hash, startedAt: Date.now(), readyNew, failing, readyOld: sum(oldPods) },
       });
     } else {
+      // The same template (a scale or a metadata change): scaling down removes pods at once.
       existing.object = object;
+      existing.progress.readyNew = Math.min(existing.progress.readyNew, desired);
+      existing.oldPods = trimOld(
+        existing.oldPods,
+        existing.progress.failing ? desired : desired - existing.progress.readyNew,
+      );
+      existing.progress.readyOld = sum(existing.oldPods);
     }
     this.enqueue(() => this.writeStatus(key));
   }
 
   private async tick(): Promise<void> {
     for (const [key, tracked] of this.tracked) {
-      const desired = desiredReplicas(tracked.object, this.nodeCount);
+      const desired = desiredReplicas(tracked.object, tracked.type.kind, this.nodeCount);
       const progress = tracked.progress;
       if (!progress.failing && progress.readyNew < desired) {
         progress.readyNew++;
-        progress.readyOld = Math.max(0, Math.min(progress.readyOld, desired - progress.readyNew));
+        tracked.oldPods = trimOld(tracked.oldPods, desired - progress.readyNew);
+        progress.readyOld = sum(tracked.oldPods);
         await this.writeStatus(key);
-      } else if (progress.failing || progress.readyNew < desired) {
+      } else if (progress.failing || progress.readyNew < desired || this.needsSync(tracked)) {
         await this.writeStatus(key);
       }
+    }
+  }
+
+  private needsSync(tracked: Tracked): boolean {
+    return (
+      this.replicaSets !== undefined && tracked.type.kind === 'Deployment' && tracked.planKey === undefined
+    );
+  }
+
+  /** Pods per template for the Deployment's ReplicaSets, consistent with the status written. */
+  private podPlan(tracked: Tracked, status: Json): PodPlan {
+    const desired = desiredReplicas(tracked.object, tracked.type.kind, this.nodeCount);
+    const progress = tracked.progress;
+    const pods = new Map<string, { total: number; ready: number }>();
+    pods.set(progress.templateHash, {
+      total: Number(status.updatedReplicas ?? 0),
+      ready: progress.failing ? 0 : Math.min(desired, progress.readyNew),
+    });
+    for (const old of tracked.oldPods) pods.set(old.hash, { total: old.ready, ready: old.ready });
+    return { newHash: progress.templateHash, pods, desired, surge: surgeOf(tracked.object, desired) };
+  }
+
+  /** Bring ReplicaSets and Pods to the plan; failures are logged and retried on the next tick. */
+  private async syncReplicaSets(tracked: Tracked, status: Json): Promise<void> {
+    const keeper = this.replicaSets;
+    if (!keeper || tracked.type.kind !== 'Deployment') return;
+    const plan = this.podPlan(tracked, status);
+    const { [REVISION]: _revision, ...copied } = (tracked.object.metadata.annotations ?? {}) as Record<
+      string,
+      string
+    >;
+    const planKey = JSON.stringify([plan.newHash, [...plan.pods], plan.desired, plan.surge, copied]);
+    if (planKey === tracked.planKey) return;
+    tracked.planKey = undefined;
+    try {
+      tracked.revision = await keeper.sync(tracked.object, plan);
+      tracked.planKey = planKey;
+    } catch (error) {
+      this.options.logger?.warn(
+        { err: error, deployment: `${tracked.object.metadata.namespace}/${tracked.object.metadata.name}` },
+        'workload simulator: ReplicaSet sync failed; retrying',
+      );
     }
   }
 
@@ -212,12 +309,25 @@ export class WorkloadSimulator {
     const tracked = this.tracked.get(key);
     if (!tracked || !this.running) return;
     const status = this.desiredStatus(tracked);
+    await this.syncReplicaSets(tracked, status);
     const current = (tracked.object.status ?? {}) as Json;
-    if (sameStatus(current, status)) return;
+    const metadata = tracked.object.metadata;
+    const annotations = (metadata.annotations ?? {}) as Record<string, string>;
+    // The Deployment carries its newest ReplicaSet's revision; the real controller writes it with
+    // the status (the status subresource of Deployments keeps annotations).
+    const revision = tracked.type.kind === 'Deployment' ? tracked.revision : undefined;
+    const annotate = revision !== undefined && annotations[REVISION] !== revision;
+    if (sameStatus(current, status) && !annotate) return;
     try {
       const written = await this.options.kube.replace<KubeObject>(
         tracked.type,
-        { ...tracked.object, status },
+        {
+          ...tracked.object,
+          metadata: annotate
+            ? { ...metadata, annotations: { ...annotations, [REVISION]: revision } }
+            : metadata,
+          status,
+        },
         { subresource: 'status' },
       );
       tracked.object = written;

@@ -4,7 +4,6 @@
  * condition types, reasons and messages as the Deployment, StatefulSet and DaemonSet controllers
  * write them). No ReplicaSets or Pods exist; their names in messages are derived from the template.
  */
-import { createHash } from 'node:crypto';
 
 type Json = Record<string, unknown>;
 
@@ -22,31 +21,73 @@ export interface RolloutProgress {
   readyOld: number;
 }
 
-/** Pod template of a workload (CronJob: the job template's). */
-export function podTemplate(workload: Json): Json {
+/**
+ * Pod template of a workload of `kind` (CronJob: the job template's). The kind is passed in: list
+ * items of built-in kinds carry none.
+ */
+export function podTemplate(workload: Json, kind: string): Json {
   const spec = (workload.spec ?? {}) as Json;
-  if (workload.kind === 'CronJob')
+  if (kind === 'CronJob')
     return (((((spec.jobTemplate ?? {}) as Json).spec ?? {}) as Json).template as Json) ?? {};
   return (spec.template ?? {}) as Json;
 }
 
 /** Container images of the pod template. */
-export function templateImages(workload: Json): string[] {
-  const containers = (((podTemplate(workload).spec ?? {}) as Json).containers ?? []) as Json[];
+export function templateImages(workload: Json, kind: string): string[] {
+  const containers = (((podTemplate(workload, kind).spec ?? {}) as Json).containers ?? []) as Json[];
   return containers.map((container) => String(container.image ?? ''));
 }
 
-/** Stable short hash of the pod template, like pod-template-hash. */
-export function templateHash(workload: Json): string {
-  return createHash('sha256')
-    .update(JSON.stringify(podTemplate(workload)))
-    .digest('hex')
-    .slice(0, 10);
+/** The alphabet of Kubernetes' "safe" encoding (no vowels, no look-alike digits). */
+const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/**
+ * A pod template as Go's typed structs see it, for hashing: `null`, empty objects and empty lists
+ * are the same as absent, and the `pod-template-hash` label is not part of the template. (kubectl
+ * rollout undo writes back a ReplicaSet's template re-encoded from Go structs, which adds
+ * `resources: {}` and `creationTimestamp: null`; the same template must hash the same.)
+ */
+function normalized(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((item) => normalized(item)).filter((item) => item !== undefined);
+    return items.length === 0 ? undefined : items;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Json)
+      .filter(([name]) => !(key === 'labels' && name === 'pod-template-hash'))
+      .map(([name, item]) => [name, normalized(item, name)] as const)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return entries.length === 0 ? undefined : Object.fromEntries(entries);
+  }
+  return value === null ? undefined : value;
+}
+
+/** FNV-1a, 32 bits (the hash the real controllers use for template hashes). */
+function fnv32a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * The pod-template-hash of a workload's template, in the real format (the decimal FNV-1a hash in
+ * the safe alphabet, e.g. `7d9c8f6b5b`): the same template always gives the same hash. The value
+ * differs from a real cluster's, which hashes Go's in-memory struct.
+ */
+export function templateHash(workload: Json, kind: string): string {
+  const text = JSON.stringify(normalized(podTemplate(workload, kind)) ?? {});
+  return [...String(fnv32a(text))]
+    .map((digit) => SAFE_ALPHABET[digit.charCodeAt(0) % SAFE_ALPHABET.length])
+    .join('');
 }
 
 /** Desired replicas (DaemonSets: the simulated node count). */
-export function desiredReplicas(workload: Json, nodeCount: number): number {
-  if (workload.kind === 'DaemonSet') return nodeCount;
+export function desiredReplicas(workload: Json, kind: string, nodeCount: number): number {
+  if (kind === 'DaemonSet') return nodeCount;
   const replicas = ((workload.spec ?? {}) as Json).replicas;
   return typeof replicas === 'number' ? replicas : 1;
 }
@@ -81,7 +122,7 @@ export function deploymentStatus(
   const metadata = workload.metadata as Json;
   const spec = (workload.spec ?? {}) as Json;
   const previous = ((workload.status ?? {}) as Json).conditions as Json[] | undefined;
-  const desired = desiredReplicas(workload, 0);
+  const desired = desiredReplicas(workload, 'Deployment', 0);
   const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const rsName = `${String(metadata.name)}-${progress.templateHash}`;
   const updated = progress.failing
@@ -158,7 +199,7 @@ export function statefulSetStatus(
   previousRevision: string | undefined,
 ): Json {
   const metadata = workload.metadata as Json;
-  const desired = desiredReplicas(workload, 0);
+  const desired = desiredReplicas(workload, 'StatefulSet', 0);
   const updateRevision = `${String(metadata.name)}-${progress.templateHash}`;
   const readyNew = progress.failing ? 0 : Math.min(desired, progress.readyNew);
   const complete = readyNew >= desired;
