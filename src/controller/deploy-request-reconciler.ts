@@ -666,9 +666,10 @@ export class DeployRequestReconciler {
       };
     }
     const reason = state.state === 'failed' ? REASON.progressDeadlineExceeded : REASON.rolloutTimeout;
+    // The workload controller's sentence loses its full stop: the messages go on after it.
     const detail =
       state.state === 'failed'
-        ? state.message
+        ? state.message.replace(/\.$/, '')
         : `rollout did not complete within ${settings.timeoutSeconds}s`;
     if (rollingBack) {
       run.status.completedAt = timestamp(this.now());
