@@ -188,8 +188,16 @@ export interface DeployRequestStatus {
   deployedGeneration?: number;
   /** The rollout settings in force from `Deploying` to the end (see {@link AppliedRolloutSettings}). */
   rolloutSettings?: AppliedRolloutSettings;
+  /** When the deploy started (kept when a rollback follows). */
   startedAt?: string;
+  /** When the rollback of a failed deploy started; its rollout timeout runs from here. */
+  rollbackStartedAt?: string;
   completedAt?: string;
+  /**
+   * Who asked, as the controller verified it: the GitHub repository of an attested request,
+   * `manual` for one applied by hand (source kubernetes), `unverified` for a forged claim. The SOURCE column.
+   */
+  requestedBy?: string;
   /** Until when a deploy window or freeze holds the request. */
   waitingUntil?: string;
   supersededBy?: string;

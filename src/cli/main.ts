@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KubeConfigNotFoundError } from '../kube/load-kube-config.js';
 import { ConfigError } from '../settings/config-error.js';
 import { EXIT, UsageError, type CliIo } from './cli-io.js';
 import { approvalCommand } from './commands/approval-command.js';
@@ -36,7 +37,7 @@ Options:
   -h, --help     Show this help
   -v, --version  Show the version
 
-Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+Exit codes: 0 success, 1 failure, 2 usage or configuration error (dispatch and status say more).
 
 Examples:
   keyless-deploy playground --state-dir .playground
@@ -58,6 +59,24 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
 function version(): string {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The first line of a command's help (`Usage: ...`), or of the main help. */
+async function usageLine(command: string | undefined): Promise<string> {
+  let help = MAIN_HELP;
+  const run = command ? COMMANDS[command] : undefined;
+  if (run) {
+    help = '';
+    const capture: CliIo = {
+      stdout: (text) => void (help += text),
+      stderr: () => undefined,
+      env: {},
+      stopSignal: new Promise(() => undefined),
+    };
+    await run(['--help'], capture).catch(() => undefined);
+  }
+  const line = help.split('\n').find((l) => l.startsWith('Usage:'));
+  return line ? `${line}\n` : '';
 }
 
 /** Run the CLI with arguments (without node and script path); resolves with the exit code. */
@@ -83,9 +102,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (!run) throw new UsageError(`unknown command "${command}"`);
     return await run(args, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof KubeConfigNotFoundError
+    ) {
+      const known = command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined;
+      const usage = error instanceof UsageError ? await usageLine(known) : '';
       io.stderr(
-        `keyless-deploy: ${error.message}\nRun 'keyless-deploy ${command && Object.hasOwn(COMMANDS, command) ? `${command} ` : ''}--help' for usage.\n`,
+        `keyless-deploy: ${error.message}\n${usage}Run 'keyless-deploy ${known ? `${known} ` : ''}--help' for details.\n`,
       );
       return EXIT.usage;
     }
@@ -108,10 +133,15 @@ function processIo(): CliIo {
   };
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined &&
-  fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
-if (invokedDirectly) {
+/** Run as the process: arguments from argv, exit with the command's code (bin.ts calls this). */
+export async function runMain(): Promise<never> {
   const code = await main(process.argv.slice(2), processIo());
   process.exit(code);
 }
+
+// `node dist/cli/main.js` (the container image's entry point) runs too; the installed binary is
+// bin.js, which checks the Node version first.
+const invokedDirectly =
+  process.argv[1] !== undefined &&
+  fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+if (invokedDirectly) await runMain();

@@ -21,6 +21,21 @@ export function parseFlags(
       positionals: result.positionals,
     };
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(flagProblem(error as Error & { code?: string }));
   }
+}
+
+/** parseArgs' messages, said plainly: which option, and what is wrong with it. */
+function flagProblem(error: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? '';
+  const option = quoted
+    .split(/[\s,]+/)
+    .filter((word) => word.startsWith('-'))
+    .pop();
+  if (option) {
+    if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+    if (/argument missing/.test(error.message)) return `option ${option} needs a value`;
+    if (/does not take an argument/.test(error.message)) return `option ${option} takes no value`;
+  }
+  return error.message;
 }

@@ -67,6 +67,11 @@ export const ROLLBACK_ANNOTATION = 'keyless.dev/rollback-of';
 
 type Request = DeployRequest & KubeObject;
 
+/** `status.requestedBy` of a request applied by hand (source kubernetes): Kubernetes does not say who. */
+export const REQUESTED_BY_MANUAL = 'manual';
+/** `status.requestedBy` of a request that claims GitHub identity without a valid attestation. */
+export const REQUESTED_BY_UNVERIFIED = 'unverified';
+
 /** What the reconciler needs. */
 export interface ReconcilerDeps {
   kube: KubeClient;
@@ -277,8 +282,13 @@ export class DeployRequestReconciler {
   /** Step 1: GitHub identity counts only with a valid receiver attestation. */
   private async verifySource(run: Run): Promise<Step> {
     const source = run.request.spec.source;
-    if (source.type === 'kubernetes') return NEXT;
+    // Who asked, for the SOURCE column: only identity the controller has verified.
+    if (source.type === 'kubernetes') {
+      run.status.requestedBy = REQUESTED_BY_MANUAL;
+      return NEXT;
+    }
     const result = await verifyAttestation(run.request, this.deps.attestationKeys);
+    run.status.requestedBy = result.ok ? (source.github?.repository ?? '') : REQUESTED_BY_UNVERIFIED;
     if (!result.ok) {
       return this.finish(
         run,
@@ -526,6 +536,7 @@ export class DeployRequestReconciler {
       image: current.get(container) as string,
     }));
     run.status.startedAt = timestamp(this.now());
+    delete run.status.rollbackStartedAt;
     run.status.rolloutSettings = appliedSettings(run.policy);
     delete run.status.deployedGeneration;
     await this.progress(
@@ -619,7 +630,9 @@ export class DeployRequestReconciler {
     const rollingBack = run.status.phase === 'RollingBack';
     const state = rolloutState(workload, run.status.deployedGeneration ?? 1, run.request.spec.target.kind);
     const settings = run.status.rolloutSettings ?? appliedSettings(run.policy);
-    const elapsedMs = this.now().getTime() - Date.parse(run.status.startedAt ?? timestamp(this.now()));
+    // A rollback's timeout runs from the rollback's own start; startedAt keeps the deploy's start.
+    const since = rollingBack ? (run.status.rollbackStartedAt ?? run.status.startedAt) : run.status.startedAt;
+    const elapsedMs = this.now().getTime() - Date.parse(since ?? timestamp(this.now()));
     const timedOut =
       state.state === 'progressing' && elapsedMs > settings.timeoutSeconds * 1000 * (rollingBack ? 2 : 1);
     if (state.state === 'available') {
@@ -653,9 +666,10 @@ export class DeployRequestReconciler {
       };
     }
     const reason = state.state === 'failed' ? REASON.progressDeadlineExceeded : REASON.rolloutTimeout;
+    // The workload controller's sentence loses its full stop: the messages go on after it.
     const detail =
       state.state === 'failed'
-        ? state.message
+        ? state.message.replace(/\.$/, '')
         : `rollout did not complete within ${settings.timeoutSeconds}s`;
     if (rollingBack) {
       run.status.completedAt = timestamp(this.now());
@@ -681,7 +695,7 @@ export class DeployRequestReconciler {
     }
     // Write-ahead again: RollingBack with no deployedGeneration, then the rollback patch.
     delete run.status.deployedGeneration;
-    run.status.startedAt = timestamp(this.now());
+    run.status.rollbackStartedAt = timestamp(this.now());
     this.condition(run, CONDITION.deployed, 'False', reason, detail);
     await this.progress(
       run,

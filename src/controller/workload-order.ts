@@ -40,6 +40,14 @@ export function requestTime(request: Request): number {
 export function isNewer(a: Request, b: Request): boolean {
   const ta = requestTime(a);
   const tb = requestTime(b);
+  if (
+    Number.isFinite(Date.parse(a.spec.requestedAt ?? '')) !==
+    Number.isFinite(Date.parse(b.spec.requestedAt ?? ''))
+  ) {
+    // One time has milliseconds, the other (a creationTimestamp) whole seconds: within one second
+    // their order is unknown, and neither supersedes the other on a guess (both deploy, in turn).
+    return Math.floor(ta / 1000) > Math.floor(tb / 1000);
+  }
   return ta !== tb ? ta > tb : (a.metadata.name ?? '') > (b.metadata.name ?? '');
 }
 

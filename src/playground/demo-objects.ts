@@ -1,7 +1,9 @@
 /**
  * The playground's demo: a namespace with one Deployment and a DeployPolicy that lets one GitHub
  * repository (by id) set that Deployment's image from one registry path, and the claims a token
- * needs to be allowed by it.
+ * needs to be allowed by it. The same objects serve a real control plane (kwok nodes, where an
+ * image tag starting with `fail` never becomes ready), so the fast failure demo uses only
+ * Kubernetes fields: a short progressDeadlineSeconds and a short rollout timeout in the policy.
  */
 import type { DeployPolicy } from '../api/types.js';
 import type { KubeObject } from '../kube/kube-client.js';
@@ -19,6 +21,14 @@ export const DEMO = {
   repositoryOwnerId: '100000000',
   ref: 'refs/heads/main',
   workflowRef: 'acme/web/.github/workflows/release.yml@refs/heads/main',
+  /**
+   * The demo Deployment's progressDeadlineSeconds: a rollout that makes no progress for this long
+   * is failed by the Deployment controller (the real one, or the embedded API server's simulation,
+   * in real time), and the controller rolls it back. Short, so the failure demo takes seconds.
+   */
+  progressDeadlineSeconds: 15,
+  /** The demo policy's rollout.timeoutSeconds: the controller's own limit, behind the deadline. */
+  rolloutTimeoutSeconds: 30,
 } as const;
 
 /** GitHub claims (snake_case, strings) a token needs for the demo policy to allow it. */
@@ -47,6 +57,7 @@ export function demoDeployment(): KubeObject {
     metadata: { name: DEMO.deployment, namespace: DEMO.namespace, labels: { app: DEMO.deployment } },
     spec: {
       replicas: 2,
+      progressDeadlineSeconds: DEMO.progressDeadlineSeconds,
       selector: { matchLabels: { app: DEMO.deployment } },
       template: {
         metadata: { labels: { app: DEMO.deployment } },
@@ -73,6 +84,7 @@ export function demoPolicy(): DeployPolicy & KubeObject {
       ],
       allowManual: true,
       images: { repositories: ['ghcr.io/acme/web'] },
+      rollout: { timeoutSeconds: DEMO.rolloutTimeoutSeconds, rollbackOnFailure: true },
     },
   };
 }

@@ -41,6 +41,7 @@ import {
   type ControlPlaneChoice,
   type PlaygroundCluster,
 } from './playground-cluster.js';
+import { lockStateDir } from './state-dir-lock.js';
 
 /** The audience playground tokens carry and its receiver requires. */
 export const PLAYGROUND_AUDIENCE = 'keyless-deploy-playground';
@@ -84,7 +85,8 @@ export interface PlaygroundInfo {
     namespace: string;
     deployment: string;
     container: string;
-    image: string;
+    /** An image the demo policy allows, other than the one the Deployment starts with. */
+    imageToDeploy: string;
     claims: Record<string, string>;
   };
 }
@@ -110,11 +112,13 @@ async function ensure(
   kube: KubeClient,
   type: (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES],
   object: KubeObject,
-): Promise<void> {
+): Promise<boolean> {
   try {
     await kube.create(type, object);
+    return true;
   } catch (error) {
     if (!isKubeError(error, 409)) throw error;
+    return false;
   }
 }
 
@@ -198,29 +202,35 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   const { logger } = options;
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // Before anything is written: a second playground on this dir stops here, naming the first.
+  const lock = lockStateDir(stateDir);
   const infoPath = join(stateDir, 'playground.json');
   rmSync(infoPath, { force: true });
 
-  const cluster = await startPlaygroundCluster({
-    choice: options.controlPlane ?? 'embedded',
-    stateDir,
-    logger,
-    apiServerPort: options.apiServerPort,
-    rolloutStepMs: options.rolloutStepMs,
-  });
-  const cleanups: Array<() => Promise<void>> = [() => cluster.close()];
+  const cleanups: Array<() => Promise<void>> = [async () => lock.release()];
   try {
+    const cluster = await startPlaygroundCluster({
+      choice: options.controlPlane ?? 'embedded',
+      stateDir,
+      logger,
+      apiServerPort: options.apiServerPort,
+      rolloutStepMs: options.rolloutStepMs,
+    });
+    cleanups.unshift(() => cluster.close());
     const kube = cluster.kube;
     const crds = await installCrds(kube);
     logger.info({ crds }, 'CRDs installed');
     await installApprovalAdmission(kube);
     if (options.demo !== false) {
-      await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace());
-      await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment());
-      await ensure(kube, RESOURCE_TYPES.deployPolicies, demoPolicy());
+      const created = [
+        await ensure(kube, RESOURCE_TYPES.namespaces, demoNamespace()),
+        await ensure(kube, RESOURCE_TYPES.deployments, demoDeployment()),
+        await ensure(kube, RESOURCE_TYPES.deployPolicies, demoPolicy()),
+      ];
+      // Objects kept from an earlier run (DIR/data) are left as they are: they may have been edited.
       logger.info(
         { namespace: DEMO.namespace, deployment: DEMO.deployment, policy: DEMO.deployment },
-        'demo created',
+        created.every(Boolean) ? 'demo created' : created.some(Boolean) ? 'demo completed' : 'demo kept',
       );
     }
     const kubeconfigPath = join(stateDir, 'kubeconfig');
@@ -260,7 +270,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     });
     const receiver = await startReceiver(
       { listen: receiverConfig.listen },
-      { ...deps, github: gitHubWebhooks(options.github) },
+      // Status long polls look four times a second: the playground's rollouts take seconds.
+      { ...deps, pollIntervalMs: 250, github: gitHubWebhooks(options.github) },
     );
     cleanups.unshift(() => receiver.close());
 
@@ -301,7 +312,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
               namespace: DEMO.namespace,
               deployment: DEMO.deployment,
               container: DEMO.container,
-              image: DEMO.nextImage,
+              imageToDeploy: DEMO.nextImage,
               claims: demoClaims(),
             },
           }

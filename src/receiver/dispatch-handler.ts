@@ -1,7 +1,8 @@
 /**
  * `POST /v1/dispatch`: verify the token, validate the body, pre-authorise against the namespace's
  * DeployPolicies, sign the spec and create the DeployRequest. The request name comes from the
- * token's `jti`, so a replayed token finds its existing request instead of creating a second one.
+ * token's `jti`, so a replayed token (same body) finds its existing request instead of creating a
+ * second one, and a reused token with another body is refused (409 `token_reused`).
  */
 import type { Request, Response } from 'express';
 import { LABELS, type DeployRequestSpec } from '../api/types.js';
@@ -82,7 +83,7 @@ function outcomeOf(error: HttpError): string {
     case 503:
       return 'unavailable';
     case 409:
-      return 'conflict';
+      return error.code === 'token_reused' ? 'token_reused' : 'conflict';
     default:
       return error.status >= 500 ? 'error' : 'invalid_request';
   }

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'token_reused'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'

@@ -2,8 +2,9 @@
  * The common end of every way into the receiver (OIDC dispatches and GitHub deployment webhooks):
  * the namespace is served, a DeployPolicy admits the request (pre-authorisation, so refusals are
  * answered at once and nothing is stored), the spec is signed (the attestation), and the
- * DeployRequest is created. Its name derives from the verified source, so a replay finds the
- * existing request (200) instead of creating a second one.
+ * DeployRequest is created. Its name derives from the verified source, so the token works as an
+ * idempotency key: the same token with the same body finds the existing request (200, a replay);
+ * with a different body it is refused (409 `token_reused`), as a token deploys once.
  */
 import {
   API_VERSION,
@@ -14,10 +15,11 @@ import {
   type GitHubIdentity,
 } from '../api/types.js';
 import { signAttestation } from '../attestation/attestation.js';
+import { canonicalJson } from '../attestation/index.js';
 import { isKubeError, type KubeObject } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
-import { HttpError } from './http-error.js';
+import { HttpError, type FieldIssue } from './http-error.js';
 import type { ReceiverContext } from './receiver-context.js';
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -95,6 +97,11 @@ export async function recordRequest(
   } catch (error) {
     if (isKubeError(error, 409)) {
       stored = await replayOf(ctx, namespace, name, identity.issuer, identity.tokenId);
+      const differs = differingFields(stored.spec, spec);
+      if (differs.length > 0) {
+        log.warn({ namespace, name, differs: differs.map((d) => d.field) }, 'token reused with another body');
+        throw tokenReused(namespace, name, stored.spec, differs);
+      }
       status = 200;
       outcome = 'replayed';
     } else if (isKubeError(error, 422) || isKubeError(error, 400)) {
@@ -133,6 +140,59 @@ async function replayOf(
     throw new HttpError(409, 'conflict', `a different DeployRequest named ${name} already exists`);
   }
   return existing;
+}
+
+/**
+ * The spec fields a dispatch body determines. A second use of a token is a replay (answered with
+ * the first request) only when these are equal; `requestedAt` and the attestation are stamped by
+ * the receiver on each call and the identity comes from the token itself, so they do not count.
+ */
+const BODY_FIELDS = ['target', 'images', 'environment', 'reason', 'payload'] as const;
+
+/** The body fields in which `incoming` differs from the request the token already created. */
+export function differingFields(existing: DeployRequestSpec, incoming: DeployRequestSpec): FieldIssue[] {
+  return BODY_FIELDS.filter(
+    (field) => canonicalJson(existing[field] ?? null) !== canonicalJson(incoming[field] ?? null),
+  ).map((field) => ({ field, message: describeChange(field, existing, incoming) }));
+}
+
+function describeChange(
+  field: (typeof BODY_FIELDS)[number],
+  existing: DeployRequestSpec,
+  incoming: DeployRequestSpec,
+): string {
+  const show = (spec: DeployRequestSpec): string => {
+    switch (field) {
+      case 'target':
+        return `${spec.target.kind}/${spec.target.name}`;
+      case 'images':
+        return spec.images.map((i) => `${i.container}=${i.image}`).join(', ');
+      case 'environment':
+        return spec.environment ?? '(none)';
+      default:
+        // Free text and payloads may be long or private: say only that they differ.
+        return '';
+    }
+  };
+  const before = show(existing);
+  return before === '' && show(incoming) === ''
+    ? `differs from the first request's ${field}`
+    : `the first request has ${before}, this one ${show(incoming)}`;
+}
+
+function tokenReused(
+  namespace: string,
+  name: string,
+  existing: DeployRequestSpec,
+  differs: FieldIssue[],
+): HttpError {
+  return new HttpError(
+    409,
+    'token_reused',
+    `this token already created DeployRequest ${namespace}/${name} (${existing.images.map((i) => `${i.container}=${i.image}`).join(', ')}); ` +
+      `this body differs in ${differs.map((d) => d.field).join(', ')}. A token deploys once: mint a new token for every dispatch`,
+    differs,
+  );
 }
 
 function unavailable(message: string): HttpError {

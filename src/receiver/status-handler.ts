@@ -2,11 +2,12 @@
  * `GET /v1/requests/{namespace}/{name}[?wait=SECONDS]`: the state of a DeployRequest, for a token of
  * the repository that created it. Requests of other repositories (and hand-made ones) answer 404, the
  * same as missing ones, so a token cannot probe what other repositories deploy. With `wait`, the
- * answer is held until the request reaches a terminal phase, the wait ends, the client goes away or
- * the server shuts down. The receiver may only get DeployRequests (no watch), so it polls.
+ * answer is held until the request reaches a terminal phase (or, with `phase=PHASE`, until its phase
+ * differs from PHASE, the one the client already knows), the wait ends, the client goes away or the
+ * server shuts down. The receiver may only get DeployRequests (no watch), so it polls.
  */
 import type { Request, Response } from 'express';
-import { TERMINAL_PHASES, type DeployRequest } from '../api/types.js';
+import { DEPLOY_PHASES, TERMINAL_PHASES, type DeployPhase, type DeployRequest } from '../api/types.js';
 import type { KubeObject } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import { authenticate } from './authenticate.js';
@@ -27,6 +28,7 @@ export async function handleStatus(ctx: ReceiverContext, req: Request, res: Resp
   if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
     issues.push({ field: 'name', message: 'not a valid DeployRequest name' });
   const waitSeconds = parseWait(req.query.wait, ctx.maxWaitSeconds);
+  const knownPhase = parseKnownPhase(req.query.phase);
   if (issues.length > 0)
     throw new HttpError(400, 'invalid_request', `${issues[0]!.field}: ${issues[0]!.message}`, issues);
 
@@ -62,11 +64,14 @@ export async function handleStatus(ctx: ReceiverContext, req: Request, res: Resp
   };
 
   let request = await load();
-  if (waitSeconds > 0 && !isFinished(request)) {
+  // Hold while nothing the client waits for has happened: the end, or (given) a phase change.
+  const unchanged = (r: DeployRequest): boolean =>
+    !isFinished(r) && (knownPhase === undefined || (r.status?.phase ?? 'Pending') === knownPhase);
+  if (waitSeconds > 0 && unchanged(request)) {
     const deadline = Date.now() + waitSeconds * 1000;
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    while (!isFinished(request) && Date.now() < deadline && !gone.signal.aborted && !ctx.shutdown.aborted) {
+    while (unchanged(request) && Date.now() < deadline && !gone.signal.aborted && !ctx.shutdown.aborted) {
       await sleep(Math.min(ctx.pollIntervalMs, Math.max(0, deadline - Date.now())), [
         gone.signal,
         ctx.shutdown,
@@ -87,6 +92,16 @@ function parseWait(value: unknown, max: number): number {
   }
   // Longer waits are shortened, not refused: the client polls again.
   return Math.min(Number(value), max);
+}
+
+function parseKnownPhase(value: unknown): DeployPhase | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !DEPLOY_PHASES.includes(value as DeployPhase)) {
+    throw new HttpError(400, 'invalid_request', `phase must be one of ${DEPLOY_PHASES.join(', ')}`, [
+      { field: 'phase', message: 'not a DeployRequest phase' },
+    ]);
+  }
+  return value as DeployPhase;
 }
 
 function isFinished(request: DeployRequest): boolean {

@@ -360,6 +360,33 @@ spec:
     expect(kind).toContain('StatefulSet');
   });
 
+  test('a CRD whose schema says more about metadata than its type is refused (the real server refuses a description too)', async () => {
+    const crd = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.conformance.keyless.dev}
+spec:
+  group: conformance.keyless.dev
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          metadata: {type: object, description: Standard object metadata.}
+`;
+    const result = await kubectl(config, ['apply', '-f', '-'], { input: crd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified',
+    );
+    expect((await kubectl(config, ['get', 'crd', 'widgets.conformance.keyless.dev'])).code).toBe(1);
+  });
+
   test('errors carry real Status objects (not found, already exists)', async () => {
     const missing = await kubectl(config, ['get', 'deployment', 'nope', '-n', 'shop', '-o', 'json']);
     expect(missing.stderr).toContain('Error from server (NotFound): deployments.apps "nope" not found');

@@ -44,7 +44,7 @@ describe('keyless-deploy CLI', () => {
     [['deploy-everything'], 'unknown command "deploy-everything"'],
     [['constructor'], 'unknown command "constructor"'],
     [['__proto__'], 'unknown command "__proto__"'],
-    [['playground', '--bogus'], "Unknown option '--bogus'"],
+    [['playground', '--bogus'], 'unknown option --bogus\nUsage: keyless-deploy playground [--state-dir DIR]'],
     [['token', 'extra'], 'unexpected argument extra'],
     [['run'], 'choose a component: --receiver and/or --controller'],
   ])('usage errors exit 2 with a clear message: %j', async (argv, message) => {

@@ -86,7 +86,7 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
     const table = await kubectlOk(h.kubeconfig, ['get', 'dr', '-n', NAMESPACE]);
     expect(table.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+TARGET\s+IMAGE\s+SOURCE\s+READY\s+REASON\s+AGE$/);
     expect(table).toMatch(
-      /\nstuck\s+Deploying\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+False\s+ReconciliationFailed\s+\S+\n/,
+      /\nstuck\s+Deploying\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+manual\s+False\s+ReconciliationFailed\s+\S+\n/,
     );
     const wide = await kubectlOk(h.kubeconfig, ['get', 'dr', 'stuck', '-n', NAMESPACE, '-o', 'wide']);
     expect(wide).toMatch(
@@ -118,7 +118,7 @@ test('kubectl get/describe show a reconcile that keeps failing: Ready=False, Rec
     expect(done.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'False' });
     expect(await h.images(NAMESPACE)).toEqual(['ghcr.io/acme/web:2.0.0']);
     expect(await kubectlOk(h.kubeconfig, ['get', 'dr', '-n', NAMESPACE])).toMatch(
-      /\nstuck\s+Succeeded\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+True\s+RolloutComplete\s/,
+      /\nstuck\s+Succeeded\s+web\s+ghcr\.io\/acme\/web:2\.0\.0\s+manual\s+True\s+RolloutComplete\s/,
     );
   } finally {
     await controller.stop();

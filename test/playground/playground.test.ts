@@ -38,7 +38,7 @@ describe('keyless-deploy playground', () => {
       namespace: 'demo',
       deployment: 'web',
       container: 'web',
-      image: 'ghcr.io/acme/web:1.1.0',
+      imageToDeploy: 'ghcr.io/acme/web:1.1.0',
     });
     expect(info.demo?.claims.repository_id).toBe('100000001');
     const listed = await kubectlOk(info.kubeconfig, [
@@ -71,7 +71,7 @@ describe('keyless-deploy playground', () => {
     const response = await fetch(`${info.receiver}/v1/dispatch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ namespace: 'demo', target: 'web', image: info.demo?.image }),
+      body: JSON.stringify({ namespace: 'demo', target: 'web', image: info.demo?.imageToDeploy }),
     });
     expect(response.status).toBe(202);
     const created = (await response.json()) as { namespace: string; name: string };
@@ -119,7 +119,7 @@ describe('keyless-deploy playground', () => {
     const response = await fetch(`${info.receiver}/v1/dispatch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tokenIo.out().trim()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ namespace: 'demo', target: 'web', image: info.demo?.image }),
+      body: JSON.stringify({ namespace: 'demo', target: 'web', image: info.demo?.imageToDeploy }),
     });
     expect(response.status).toBe(403);
     expect(await kubectlOk(info.kubeconfig, ['get', 'dr', '-n', 'demo', '-o', 'name'])).toBe(before);

@@ -86,7 +86,7 @@ test("GitHub's repository_dispatch shape is accepted (event_type becomes the rea
 test('a replayed token gets the existing request (200, same name), across receiver replicas', async () => {
   const token = await h.token();
   const first = await h.dispatch(goodBody(), token);
-  const again = await h.dispatch(goodBody({ image: 'ghcr.io/acme/web:other' }), token);
+  const again = await h.dispatch(goodBody(), token);
   const replica = await startHarnessSharingIssuer(h, kube);
   try {
     const viaReplica = await replica(goodBody(), token);
@@ -108,6 +108,39 @@ test('a replayed token gets the existing request (200, same name), across receiv
   const text = await (await fetch(`${h.receiver.url}/metrics`)).text();
   expect(text).toMatch(/keyless_receiver_dispatches_total\{outcome="replayed"\} 4/);
   expect(text).toMatch(/keyless_receiver_dispatches_total\{outcome="created"\} 2/);
+});
+
+test('a token reused with another body is refused (409 token_reused) naming each field that differs; nothing changes', async () => {
+  const token = await h.token({ environment: 'production' });
+  const first = await h.dispatch(goodBody({ reason: 'release 1', environment: 'production' }), token);
+  expect(first.status).toBe(202);
+  const before = JSON.stringify(stored());
+  const reused = await h.dispatch(
+    goodBody({ image: 'ghcr.io/acme/web:other', reason: 'release 2', environment: 'production' }),
+    token,
+  );
+  expect(reused.status).toBe(409);
+  expect(reused.body).toMatchObject({
+    error: 'token_reused',
+    message: expect.stringContaining(
+      `this token already created DeployRequest shop/${first.body.name as string} (web=ghcr.io/acme/web@${DIGEST}); this body differs in images, reason. A token deploys once: mint a new token for every dispatch`,
+    ),
+    details: [
+      {
+        field: 'images',
+        message: `the first request has web=ghcr.io/acme/web@${DIGEST}, this one web=ghcr.io/acme/web:other`,
+      },
+      { field: 'reason', message: "differs from the first request's reason" },
+    ],
+  });
+  // Free text is not echoed back.
+  expect(JSON.stringify(reused.body)).not.toContain('release 1');
+  expect(JSON.stringify(stored())).toBe(before);
+  // The receiver-stamped requestedAt and attestation do not count: the same body later is a replay.
+  const replay = await h.dispatch(goodBody({ reason: 'release 1', environment: 'production' }), token);
+  expect([replay.status, replay.body.name, replay.body.replayed]).toEqual([200, first.body.name, true]);
+  const text = await (await fetch(`${h.receiver.url}/metrics`)).text();
+  expect(text).toMatch(/keyless_receiver_dispatches_total\{outcome="token_reused"\} 1/);
 });
 
 let closeReplica: (() => Promise<void>) | undefined;

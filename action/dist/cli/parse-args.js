@@ -16,6 +16,23 @@ export function parseFlags(args, options) {
         };
     }
     catch (error) {
-        throw new UsageError(error.message);
+        throw new UsageError(flagProblem(error));
     }
+}
+/** parseArgs' messages, said plainly: which option, and what is wrong with it. */
+function flagProblem(error) {
+    const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? '';
+    const option = quoted
+        .split(/[\s,]+/)
+        .filter((word) => word.startsWith('-'))
+        .pop();
+    if (option) {
+        if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+            return `unknown option ${option}`;
+        if (/argument missing/.test(error.message))
+            return `option ${option} needs a value`;
+        if (/does not take an argument/.test(error.message))
+            return `option ${option} takes no value`;
+    }
+    return error.message;
 }

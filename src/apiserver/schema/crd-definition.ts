@@ -135,6 +135,26 @@ function checkSchema(
   }
 }
 
+/**
+ * The root `metadata` is the API server's own: a schema may say nothing about it but its type and
+ * `name`/`generateName` (a description too is refused, as kube-apiserver refuses it).
+ */
+function checkRootMetadata(schema: unknown, path: string, out: FieldCause[]): void {
+  const metadata = isObject(schema) && isObject(schema.properties) ? schema.properties.metadata : undefined;
+  if (!isObject(metadata)) return;
+  const extraKeys = Object.keys(metadata).filter((key) => key !== 'type' && key !== 'properties');
+  const extraProperties = isObject(metadata.properties)
+    ? Object.keys(metadata.properties).filter((key) => key !== 'name' && key !== 'generateName')
+    : [];
+  if (metadata.type !== 'object' || extraKeys.length > 0 || extraProperties.length > 0)
+    out.push(
+      causes.forbidden(
+        `${path}.properties[metadata]`,
+        'must not specify anything other than name and generateName, but metadata is implicitly specified',
+      ),
+    );
+}
+
 /** Field causes for a CRD object (empty when it is acceptable). */
 export function validateCrdDefinition(crd: Record<string, unknown>): FieldCause[] {
   const out: FieldCause[] = [];
@@ -173,7 +193,16 @@ export function validateCrdDefinition(crd: Record<string, unknown>): FieldCause[
       if (typeof version.name !== 'string') out.push(causes.required(`spec.versions[${index}].name`));
       const schema = (version.schema as Json | undefined)?.openAPIV3Schema;
       if (schema === undefined) out.push(causes.required(`spec.versions[${index}].schema.openAPIV3Schema`));
-      else checkSchema(schema, `spec.versions[${index}].schema.openAPIV3Schema`, out, 0);
+      else {
+        // kube-apiserver hoists a schema all versions share into the internal spec.validation and
+        // names that path in its errors.
+        const path =
+          versions.length === 1
+            ? 'spec.validation.openAPIV3Schema'
+            : `spec.versions[${index}].schema.openAPIV3Schema`;
+        checkSchema(schema, path, out, 0);
+        checkRootMetadata(schema, path, out);
+      }
     });
   }
   return out;

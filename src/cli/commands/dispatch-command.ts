@@ -10,29 +10,33 @@ import { parseFlags } from '../parse-args.js';
 /** Exit codes of dispatch (beyond 0 ok, 1 error, 2 usage). */
 export const DISPATCH_EXIT = { ...EXIT, denied: 3, failed: 4, timeout: 5, superseded: 6 } as const;
 
-export const DISPATCH_HELP = `Usage: keyless-deploy dispatch --url URL --audience AUD --namespace NS --target NAME --image IMAGE [options]
+export const DISPATCH_HELP = `Usage: keyless-deploy dispatch --url URL --namespace NS --target NAME --image IMAGE (--audience AUD | --token TOKEN) [options]
 
 Asks the keyless-deploy receiver at URL to deploy IMAGE to workload NAME in namespace NS, proving
 the workflow's identity with its GitHub Actions OIDC token: no secret, no repository-write token.
 
-In GitHub Actions (permissions: id-token: write) the token is requested for AUD automatically;
-elsewhere pass --token (or KEYLESS_TOKEN).
+In GitHub Actions (permissions: id-token: write) the CLI requests a token for AUD itself, a fresh
+one for every run; elsewhere pass --token (or KEYLESS_TOKEN), and --audience is not needed.
+A token deploys once: sending it again with the same body answers with the request it already
+made; with a different body the receiver refuses it (token_reused, exit 2). Mint one per dispatch.
 
 Options:
   --url URL              Receiver base URL [KEYLESS_URL]
-  --audience AUD         Audience the receiver requires [KEYLESS_AUDIENCE]
+  --audience AUD         Audience to request the Actions token for [KEYLESS_AUDIENCE]
   -n, --namespace NS     Namespace of the workload
   --target NAME          Workload name (a Deployment, or KIND/NAME: StatefulSet/db, CronJob/report)
   --image IMAGE          New image; CONTAINER=IMAGE sets one container (repeatable)
   --environment ENV      Deployment environment
   --reason TEXT          Shown to humans (default: the commit message is not read; say it here)
   --token TOKEN          OIDC token, outside GitHub Actions [KEYLESS_TOKEN]
-  --wait                 Follow the request until it ends, showing progress
-  --timeout SECONDS      Give up waiting after this long (default 900)
+  --wait                 Follow the request until it ends, printing each phase as it changes
+  --timeout SECONDS      Give up after this long, retries of busy answers included (default 900)
   -h, --help             Show this help
 
+Busy answers (429, 503) are retried after the Retry-After the receiver sends, until --timeout.
+
 Exit codes:
-  0 deployed (or, without --wait, accepted)   1 error (network, server)   2 usage error
+  0 deployed (or, without --wait, accepted)   1 error (network, server)   2 usage error, token reused
   3 denied or rejected                        4 failed or rolled back      5 timed out waiting
   6 superseded by a newer request
 
@@ -49,7 +53,7 @@ interface Answer {
 /** Fetches a token: from the Actions runtime (fresh on each call) or a fixed one. */
 function tokenSource(
   io: CliIo,
-  audience: string,
+  audience: string | undefined,
   fixed: string | undefined,
   fetchImpl: typeof fetch,
 ): () => Promise<string> {
@@ -61,18 +65,55 @@ function tokenSource(
       'no token: outside GitHub Actions pass --token (inside, grant the job "permissions: id-token: write")',
     );
   }
+  // Only here is the audience used: the Actions token service mints a token for it.
+  if (!audience)
+    throw new UsageError('--audience is required (the audience the receiver is configured with)');
   return async () => {
     const request = new URL(url);
     request.searchParams.set('audience', audience);
-    const response = await fetchImpl(request, {
-      headers: { authorization: `bearer ${bearer}`, accept: 'application/json' },
-    });
+    let response: Response;
+    try {
+      response = await fetchImpl(request, {
+        headers: { authorization: `bearer ${bearer}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new Error(`cannot reach the Actions token service at ${request.origin}: ${networkCause(error)}`);
+    }
     if (!response.ok) throw new Error(`the Actions token service answered ${response.status}`);
     const body = (await response.json()) as { value?: unknown };
     if (typeof body.value !== 'string' || body.value === '')
       throw new Error('the Actions token service returned no token');
     return body.value;
   };
+}
+
+/** How long one HTTP exchange may take before it counts as timed out (long polls add their wait). */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Longest single pause honoured from a Retry-After header. */
+const MAX_RETRY_AFTER_S = 60;
+
+/** What went wrong on the way to a server, in words: refused, DNS, TLS, timeout, reset. */
+export function networkCause(error: unknown): string {
+  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'timed out (no answer in time)';
+  const code = err?.cause?.code ?? '';
+  const detail = err?.cause?.message ?? err?.message ?? String(error);
+  if (code === 'ECONNREFUSED') return 'connection refused (is the receiver running at that address?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup failed (${code}): ${detail}`;
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `timed out connecting (${code})`;
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return `the connection was closed (${code})`;
+  if (/CERT|SSL|TLS|SIGNATURE|ERR_TLS/i.test(code) || /certificate|tls|ssl/i.test(detail))
+    return `TLS failed (${code || 'handshake'}): ${detail}`;
+  return code ? `${code}: ${detail}` : detail;
+}
+
+/** Seconds a Retry-After header asks for (delta-seconds or an HTTP date); undefined when absent. */
+function retryAfterSeconds(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, Math.ceil((date - nowMs) / 1000)) : undefined;
 }
 
 function parseImages(values: string[]): { image?: string; images?: Record<string, string> } {
@@ -135,8 +176,6 @@ export async function runDispatch(
   if (!url || !URL.canParse(url) || !/^https?:/.test(url))
     throw new UsageError("--url must be the receiver's http(s) URL");
   const audience = (values.audience as string | undefined) ?? io.env.KEYLESS_AUDIENCE;
-  if (!audience)
-    throw new UsageError('--audience is required (the audience the receiver is configured with)');
   const namespace = values.namespace as string | undefined;
   if (!namespace) throw new UsageError('--namespace is required');
   const target = values.target as string | undefined;
@@ -158,26 +197,65 @@ export async function runDispatch(
     fetchImpl,
   );
 
-  const call = async (method: 'GET' | 'POST', path: string, payload?: unknown): Promise<Answer> => {
-    const response = await fetchImpl(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${await token()}`,
-        ...(payload ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(payload ? { body: JSON.stringify(payload) } : {}),
-    });
-    const text = await response.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      parsed = { message: text.slice(0, 200) };
+  // One budget for the whole command: retries of 429/503 and waiting both end at the deadline.
+  const deadline = Date.now() + timeout * 1000;
+  const call = async (
+    method: 'GET' | 'POST',
+    path: string,
+    options: { payload?: unknown; waitSeconds?: number; bearer?: string } = {},
+  ): Promise<Answer> => {
+    const target = `${url}${path}`;
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetchImpl(target, {
+          method,
+          headers: {
+            authorization: `Bearer ${options.bearer ?? (await token())}`,
+            ...(options.payload ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(options.payload ? { body: JSON.stringify(options.payload) } : {}),
+          // No exchange outlives --timeout (with a moment's grace for a long poll's answer).
+          signal: AbortSignal.timeout(
+            Math.max(
+              1000,
+              Math.min(REQUEST_TIMEOUT_MS + (options.waitSeconds ?? 0) * 1000, deadline - Date.now() + 2000),
+            ),
+          ),
+        });
+      } catch (error) {
+        throw new Error(`cannot reach the receiver at ${target}: ${networkCause(error)}`);
+      }
+      const text = await response.text();
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        parsed = { message: text.slice(0, 200) };
+      }
+      if (response.status !== 429 && response.status !== 503)
+        return { status: response.status, body: parsed };
+      const pause = Math.min(
+        MAX_RETRY_AFTER_S,
+        retryAfterSeconds(response.headers.get('retry-after'), Date.now()) ?? Math.min(2 ** attempt, 30),
+      );
+      const what = `${response.status} ${String(parsed.error ?? '')}`.trim();
+      if (Date.now() + pause * 1000 > deadline) {
+        io.stderr(
+          `${what} from ${target} after ${attempt} attempt${attempt === 1 ? '' : 's'}; ` +
+            `not retrying past --timeout ${timeout}s\n`,
+        );
+        return { status: response.status, body: parsed };
+      }
+      io.stderr(`${what}: ${String(parsed.message ?? '')}; retrying in ${pause}s (attempt ${attempt + 1})\n`);
+      await new Promise((resolve) => setTimeout(resolve, pause * 1000));
     }
-    return { status: response.status, body: parsed };
   };
 
-  const created = await call('POST', '/v1/dispatch', body);
+  // The POST and its retries carry one token: a retry after a lost answer is then a replay of the
+  // same request (200), never a second deploy.
+  const dispatchToken = await token();
+  const created = await call('POST', '/v1/dispatch', { payload: body, bearer: dispatchToken });
   if (created.status === 403) {
     io.stderr(`denied: ${String(created.body.message ?? 'forbidden')}\n`);
     return {
@@ -187,6 +265,14 @@ export async function runDispatch(
       message: String(created.body.message ?? ''),
     };
   }
+  if (created.status === 409 && created.body.error === 'token_reused') {
+    io.stderr(
+      `dispatch refused (409 token_reused): ${String(created.body.message ?? '')}\n` +
+        'Nothing was deployed. Mint a new token for every dispatch (in GitHub Actions, leave out --token: ' +
+        'the CLI requests a fresh one itself).\n',
+    );
+    return { code: EXIT.usage, namespace, message: String(created.body.message ?? '') };
+  }
   if (created.status !== 200 && created.status !== 202) {
     io.stderr(
       `dispatch failed (${created.status}): ${String(created.body.message ?? created.body.error ?? '')}\n`,
@@ -195,21 +281,24 @@ export async function runDispatch(
     return { code: usage ? EXIT.usage : EXIT.failure, namespace };
   }
   const name = String(created.body.name);
+  const firstPhase = String(created.body.phase ?? 'Pending');
   io.stdout(
-    `deployrequest ${namespace}/${name} ${created.status === 200 ? 'already exists (same token)' : 'accepted'}\n`,
+    `deployrequest ${namespace}/${name} ${created.status === 200 ? 'already exists (same token, same body)' : 'accepted'}: ${firstPhase}\n`,
   );
-  if (!values.wait) return { code: EXIT.ok, namespace, name, phase: String(created.body.phase ?? 'Pending') };
+  if (!values.wait) return { code: EXIT.ok, namespace, name, phase: firstPhase };
 
-  const deadline = Date.now() + timeout * 1000;
   let lastLine = '';
-  let lastPhase = 'Pending';
+  let lastPhase = firstPhase;
   let lastMessage: string | undefined;
   let deploymentUrl: string | undefined;
   while (Date.now() < deadline) {
     const wait = Math.max(1, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
+    // The receiver holds the answer until the phase differs from the one already shown (or the
+    // request ends, or the wait runs out), so each change is printed as it happens.
     const answer = await call(
       'GET',
-      `/v1/requests/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?wait=${wait}`,
+      `/v1/requests/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?wait=${wait}&phase=${encodeURIComponent(lastPhase)}`,
+      { waitSeconds: wait },
     );
     if (answer.status !== 200) {
       io.stderr(`status check failed (${answer.status}): ${String(answer.body.message ?? '')}\n`);

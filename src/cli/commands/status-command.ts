@@ -65,7 +65,9 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
       ...(status.previousImages
         ? [`  previous: ${status.previousImages.map((i) => `${i.container}=${i.image}`).join(', ')}`]
         : []),
+      ...(status.requestedBy ? [`  by:       ${status.requestedBy}`] : []),
       ...(status.startedAt ? [`  started:  ${status.startedAt}`] : []),
+      ...(status.rollbackStartedAt ? [`  rollback: ${status.rollbackStartedAt}`] : []),
       ...(status.completedAt ? [`  finished: ${status.completedAt}`] : []),
       ...(status.conditions ?? []).map(
         (c) => `  ${c.type.padEnd(12)} ${c.status.padEnd(7)} ${c.reason}: ${c.message}`,
