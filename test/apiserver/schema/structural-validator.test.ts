@@ -151,9 +151,9 @@ describe('CRD schema handling', () => {
     const causes = validateCrdDefinition(bad);
     expect(causes.map((c) => c.field)).toEqual(
       expect.arrayContaining([
-        'spec.versions[0].schema.openAPIV3Schema.properties[spec].uniqueItems',
-        'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[reason].type',
-        'spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[2].rule',
+        'spec.validation.openAPIV3Schema.properties[spec].uniqueItems',
+        'spec.validation.openAPIV3Schema.properties[spec].properties[reason].type',
+        'spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[2].rule',
       ]),
     );
   });
