@@ -19,6 +19,7 @@ import { WorkQueue } from '../runtime/work-queue.js';
 import { DeployRequestReconciler, FIELD_MANAGER } from './deploy-request-reconciler.js';
 import { isOpen, keyOf, routeEvents, type ControllerInformers } from './event-routing.js';
 import { collectHistory, type HistorySettings } from './history-gc.js';
+import { WorkloadRequestIndex } from './workload-request-index.js';
 
 type Request = DeployRequest & KubeObject;
 
@@ -116,10 +117,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const report = (request: Request): void => {
     if (needsReport(request)) reports?.add(keyOf(request));
   };
+  // Requests by workload for the order step, on every replica so a new leader starts with it.
+  const index = new WorkloadRequestIndex();
+  informers.requests.on('add', (request) => index.observe(request));
+  informers.requests.on('update', (request) => index.observe(request));
+  informers.requests.on('delete', (request) => index.forget(request));
   routeEvents(informers, { reconcile, report });
 
   manager.whenLeading((signal) => {
-    const queue = startReconciler(options, informers, metrics, signal, () => queueDepth.set(queue.depth));
+    const queue = startReconciler(options, informers, metrics, signal, index, reconcile, () =>
+      queueDepth.set(queue.depth),
+    );
     deploys = queue;
     const reportQueue = options.github ? startReporter(options, informers, metrics) : undefined;
     reports = reportQueue;
@@ -185,10 +193,14 @@ function startReconciler(
   informers: ControllerInformers,
   metrics: Metrics,
   signal: AbortSignal,
+  index: WorkloadRequestIndex,
+  requeue: (key: string) => void,
   processed: () => void,
 ): WorkQueue {
   const { kube, logger } = options;
   const reconciler = new DeployRequestReconciler({
+    index,
+    requeue,
     kube,
     attestationKeys: options.attestationKeys,
     events: createEventRecorder(kube, { component: FIELD_MANAGER, logger, now: options.now }),
