@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { TERMINAL_PHASES, type DeployPhase, type DeployRequest } from '../src/api/types.js';
 import { startEmbeddedApiServer } from '../src/apiserver/embedded-api-server.js';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
-import type { KubeClient, KubeObject } from '../src/kube/kube-client.js';
+import { isKubeError, type KubeClient, type KubeObject } from '../src/kube/kube-client.js';
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../src/kube/resource-types.js';
 import { installCrds } from '../src/playground/playground.js';
@@ -81,7 +81,18 @@ async function main(): Promise<void> {
 
   const phases = new Map<string, DeployPhase>();
   let allTerminalAt: number | undefined;
-  const list = await kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined);
+  // A real API server answers 429 "storage is (re)initializing" until the watch cache of a CRD
+  // that has just become Established is ready.
+  let list;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      list = await kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined);
+      break;
+    } catch (error) {
+      if (!isKubeError(error, 429) || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
   const record = (request: Request, deleted = false): void => {
     const key = `${request.metadata.namespace}/${request.metadata.name}`;
     if (deleted) phases.delete(key);

@@ -27,6 +27,8 @@ export interface BenchResults {
   endToEnd: EndToEndResult[];
   scale: ScaleResult[];
   direct?: DirectRolloutResult;
+  /** Scenarios that failed (their figures are missing). */
+  failures: string[];
 }
 
 const MIB = 1024 * 1024;
@@ -365,5 +367,6 @@ export function formatBenchReport(results: BenchResults): string {
   out.push(`Targets (${src}, this run)`);
   out.push('');
   out.push(...targets);
+  for (const failure of results.failures) out.push(`- ${failure}: MISSED`);
   return out.join('\n');
 }

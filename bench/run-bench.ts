@@ -83,20 +83,36 @@ export async function runBench(args: readonly string[]): Promise<string> {
 
   log(`receiver throughput (${JSON.stringify(plan.receiver)}${peer ? ', with the Flux peer' : ''})`);
   const receiver = await runReceiverBench(plan.receiver, mode, peer);
+  // A scenario that fails is reported and the run goes on: the others' figures still count.
+  const failures: string[] = [];
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (error) {
+      const message = `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
+      log(message);
+      failures.push(message);
+      return undefined;
+    }
+  };
   const endToEnd = [];
   for (const options of plan.endToEnd) {
     log(`end to end (${JSON.stringify(options)})`);
-    endToEnd.push(await runEndToEndBench(options, mode));
+    const run = await attempt(`end to end ${options.rate}/s`, () => runEndToEndBench(options, mode));
+    if (run) endToEnd.push(run);
   }
   const scale = [];
   for (const scenario of plan.scale) {
     log(`controller scale (${JSON.stringify(scenario)})`);
-    scale.push(await runControllerScale(scenario, mode));
+    const run = await attempt(`controller scale ${scenario.requests}`, () =>
+      runControllerScale(scenario, mode),
+    );
+    if (run) scale.push(run);
   }
   let direct;
   if (mode === 'cluster') {
     log(`direct rollouts vs keyless-deploy (${plan.directRollouts} each)`);
-    direct = await runDirectRolloutBench(plan.directRollouts);
+    direct = await attempt('direct rollouts', () => runDirectRolloutBench(plan.directRollouts));
   }
 
   const results: BenchResults = {
@@ -115,6 +131,7 @@ export async function runBench(args: readonly string[]): Promise<string> {
     endToEnd,
     scale,
     ...(direct ? { direct } : {}),
+    failures,
   };
   const report = formatBenchReport(results);
   const dir = resolve('bench-results');
