@@ -21,6 +21,10 @@ export const CONDITION = {
 export const REASON = {
   attestationInvalid: 'AttestationInvalid',
   tokenReused: 'TokenReused',
+  /** The attestation was issued too long before the request was created (a saved request re-created). */
+  attestationExpired: 'AttestationExpired',
+  /** The attested name was already used by a request with another uid (deleted and created again). */
+  attestationReplayed: 'AttestationReplayed',
   policyDenied: 'PolicyDenied',
   policyAllowed: 'PolicyAllowed',
   waitingForApproval: 'WaitingForApproval',

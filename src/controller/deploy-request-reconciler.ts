@@ -57,6 +57,7 @@ import { summarizeConditions } from '../runtime/summarize.js';
 import type { WorkResult } from '../runtime/work-queue.js';
 import { CONDITION, REASON } from './conditions.js';
 import { rolloutState } from './rollout-status.js';
+import { AttestedNameClaims, DEFAULT_ATTESTATION_MAX_AGE_SECONDS, staleAttestation } from './replay-guard.js';
 import { comesFirst, decideOrder, isActive, sameWorkload, WorkloadLocks } from './workload-order.js';
 import { currentImages, imagePatch, missingContainers, runsImages } from './workload-images.js';
 
@@ -97,6 +98,16 @@ export interface ReconcilerDeps {
    * the playground, whose API server enforces a policy from the write that creates it, uses 0.
    */
   approvalAdmissionSettleSeconds?: number;
+  /**
+   * How long before its creation an attested request's attestation may have been issued (see
+   * replay-guard.ts). Default {@link DEFAULT_ATTESTATION_MAX_AGE_SECONDS}.
+   */
+  attestationMaxAgeSeconds?: number;
+  /**
+   * Namespace of the claims that let an attested name deploy once (the controller's own; users
+   * must not be able to delete Leases there). Default `default`.
+   */
+  claimNamespace?: string;
 }
 
 /** How often a request whose approvals cannot be verified looks at the admission policy again. */
@@ -175,10 +186,12 @@ export class DeployRequestReconciler {
   private readonly locks = new WorkloadLocks();
   private readonly now: () => Date;
   private readonly pollMs: number;
+  private readonly claims: AttestedNameClaims;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
     this.pollMs = deps.pollMs ?? 1000;
+    this.claims = new AttestedNameClaims(deps.kube, deps.claimNamespace ?? 'default', this.now);
   }
 
   /** Reconcile `namespace/name`. Throws a {@link GenericError} after showing it on the request. */
@@ -299,12 +312,40 @@ export class DeployRequestReconciler {
       );
     }
     run.identity = source.github;
+    if (!isActive(run.status.phase)) {
+      // A saved attested request created again must not deploy: fresh when created, and the
+      // attested name used once (see replay-guard.ts).
+      const stale = staleAttestation(
+        run.request,
+        result.payload.iat,
+        this.deps.attestationMaxAgeSeconds ?? DEFAULT_ATTESTATION_MAX_AGE_SECONDS,
+      );
+      if (stale)
+        return this.finish(
+          run,
+          'Denied',
+          CONDITION.authorized,
+          REASON.attestationExpired,
+          `${stale}; denied`,
+        );
+      const used = await this.claims.claim(run.request).catch((error: unknown) => {
+        throw genericError(error, 'claiming the attested name');
+      });
+      if (used)
+        return this.finish(
+          run,
+          'Denied',
+          CONDITION.authorized,
+          REASON.attestationReplayed,
+          `${used}; denied`,
+        );
+    }
     // A token deploys once: the receiver's names make that so within a namespace; across
     // namespaces the earliest request of a token wins and later ones are denied.
     const tokenHash = run.request.metadata.labels?.[LABELS.tokenHash];
     const github = source.github;
     if (tokenHash && github?.tokenId) {
-      const sameToken = (
+      const candidates = (
         await this.listEverywhere(RESOURCE_TYPES.deployRequests, `${LABELS.tokenHash}=${tokenHash}`)
       ).filter(
         (other) =>
@@ -317,7 +358,15 @@ export class DeployRequestReconciler {
           ((other.status?.phase !== undefined && other.status.phase !== 'Pending') ||
             comesFirst(other, run.request)),
       );
-      const first = sameToken[0];
+      // Only a request whose attestation verifies counts: anyone may label a forged decoy with
+      // the token's hash and id, and it must not make the real request TokenReused.
+      let first: Request | undefined;
+      for (const other of candidates) {
+        if ((await verifyAttestation(other, this.deps.attestationKeys)).ok) {
+          first = other;
+          break;
+        }
+      }
       if (first) {
         return this.finish(
           run,
