@@ -24,6 +24,7 @@ import {
 import { defaultBuiltin } from './builtin-defaults.js';
 import { validateBuiltin } from './builtin-validation.js';
 import { requireScale, scaleOf, scaleReplicas } from './scale-subresource.js';
+import { recordStatusUpdate } from './status-managed-fields.js';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -46,6 +47,11 @@ export interface Scope {
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /**
+   * The manager kube-apiserver records when `fieldManager` is not given: the client's user agent
+   * product. Used for Update writes only (apply requires `fieldManager`).
+   */
+  userAgentManager?: string;
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   force?: boolean;
   /** Who writes (admission policies see it as `request.userInfo`); default the playground's admin. */
@@ -335,9 +341,13 @@ export class ResourceService {
         return this.create(
           { ...scope, name },
           { ...result.object, metadata: { ...metadataOf(result.object), name } },
-          { ...options, fieldManager: undefined },
+          { ...options, fieldManager: undefined, userAgentManager: undefined },
         );
-      return this.commit(scope, old, result.object, { ...options, fieldManager: undefined });
+      return this.commit(scope, old, result.object, {
+        ...options,
+        fieldManager: undefined,
+        userAgentManager: undefined,
+      });
     }
     if (!old) throw this.notFound(scope);
     const scale = scope.subresource === 'scale';
@@ -455,6 +465,16 @@ export class ResourceService {
       const annotations = metadataOf(candidate).annotations;
       if (statusKeepsAnnotations(resource) && annotations !== undefined)
         (next.metadata as Record<string, unknown>).annotations = annotations;
+      const manager = options.fieldManager ?? options.userAgentManager;
+      if (manager)
+        recordStatusUpdate(
+          next.metadata as Record<string, unknown>,
+          manager,
+          apiVersionOf(resource),
+          this.timestamp(),
+          old.status,
+          next.status,
+        );
     } else {
       next = candidate;
       const metadata = metadataOf(next);
@@ -478,8 +498,8 @@ export class ResourceService {
       }
       if (!metadata.managedFields && old.metadata.managedFields)
         metadata.managedFields = old.metadata.managedFields;
-      if (options.fieldManager)
-        this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
+      const manager = options.fieldManager ?? options.userAgentManager;
+      if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource));
     }
     (next.metadata as Record<string, unknown>).resourceVersion = old.metadata.resourceVersion;
     if (next.apiVersion === undefined) next.apiVersion = apiVersionOf(resource);

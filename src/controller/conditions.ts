@@ -49,6 +49,10 @@ export const REASON = {
   rollingBack: 'RollingBack',
   rollbackComplete: 'RollbackComplete',
   rollbackFailed: 'RollbackFailed',
+  /** The workload has no record (by this request) of the images to restore: no rollback. */
+  rollbackNotRecorded: 'RollbackNotRecorded',
+  /** The status was written by a manager other than the controller: ignored, authorised again. */
+  statusNotTrusted: 'StatusNotTrusted',
   succeeded: 'Succeeded',
   failed: 'Failed',
   progressing: 'Progressing',

@@ -303,3 +303,118 @@ describe('the token-reuse check counts only requests whose attestation verifies 
     expect(condition(second, 'Authorized')).toMatchObject({ reason: 'TokenReused' });
   });
 });
+
+describe('a status the controller did not write is not acted on (finding 8)', () => {
+  /** A holder deploying and a second request Queued behind it. */
+  async function queuedBehindHolder() {
+    const f = await fixture();
+    await f.manual('req-1-holder', { images: [{ container: 'web', image: 'ghcr.io/acme/web:2.0.0' }] });
+    await f.reconcile('req-1-holder');
+    await f.manual('req-2-queued', { images: [{ container: 'web', image: 'ghcr.io/acme/web:3.0.0' }] });
+    await f.reconcile('req-2-queued');
+    expect((await f.get('req-2-queued')).status?.phase).toBe('Queued');
+    return f;
+  }
+
+  /** Write `req-2-queued`'s status as `manager`: RollingBack to a chosen image. */
+  async function forge(f: Awaited<ReturnType<typeof fixture>>, manager: string): Promise<void> {
+    const request = await f.get('req-2-queued');
+    await store.replace(
+      RESOURCE_TYPES.deployRequests,
+      {
+        ...request,
+        status: {
+          ...request.status,
+          phase: 'RollingBack',
+          previousImages: [{ container: 'web', image: 'ghcr.io/acme/web:0.1.0-vulnerable' }],
+        },
+      },
+      { subresource: 'status', fieldManager: manager },
+    );
+  }
+
+  test('RollingBack with chosen previousImages written by a user: cleared, authorised again, the image never set', async () => {
+    const f = await queuedBehindHolder();
+    await forge(f, 'kubectl-patch');
+    expect((await f.get('req-2-queued')).metadata.managedFields).toContainEqual(
+      expect.objectContaining({ manager: 'kubectl-patch', operation: 'Update', subresource: 'status' }),
+    );
+    await f.reconcile('req-2-queued');
+    const after = await f.get('req-2-queued');
+    expect(await f.image()).toBe('ghcr.io/acme/web:2.0.0');
+    expect(after.status?.phase).toBe('Queued');
+    expect(after.status?.previousImages).toBeUndefined();
+    expect(f.events.filter((e) => e.object === 'req-2-queued' && e.reason === 'StatusNotTrusted')).toEqual([
+      expect.objectContaining({
+        type: 'Warning',
+        message: expect.stringContaining('written by kubectl-patch, not by keyless-deploy-controller'),
+      }),
+    ]);
+    // The clearing write took the status back: the next reconcile trusts it.
+    expect(
+      after.metadata.managedFields?.filter((entry) => entry.subresource === 'status').map((e) => e.manager),
+    ).toEqual(['keyless-deploy-controller']);
+    await f.reconcile('req-2-queued');
+    expect(f.events.filter((e) => e.reason === 'StatusNotTrusted')).toHaveLength(1);
+  });
+
+  test("the same forgery under the controller's own manager name: the rollback restores only what the workload records, here nothing", async () => {
+    const f = await queuedBehindHolder();
+    await forge(f, 'keyless-deploy-controller');
+    await f.reconcile('req-2-queued');
+    const after = await f.get('req-2-queued');
+    expect(await f.image()).toBe('ghcr.io/acme/web:2.0.0');
+    expect(after.status?.phase).toBe('Failed');
+    expect(condition(after, 'RolledBack')).toMatchObject({ reason: 'RollbackNotRecorded' });
+  });
+
+  test('a genuine failed rollout rolls back to the images recorded on the workload, not to status.previousImages', async () => {
+    const f = await fixture();
+    await f.manual('roll', { images: [{ container: 'web', image: 'ghcr.io/acme/web:2.0.0' }] });
+    await f.reconcile('roll');
+    const workload = (await store.get<KubeObject>(
+      RESOURCE_TYPES.deployments,
+      f.namespace,
+      'web',
+    )) as KubeObject;
+    expect(JSON.parse(workload.metadata.annotations?.['keyless.dev/previous-images'] ?? '')).toEqual([
+      { container: 'web', image: 'ghcr.io/acme/web:1.0.0' },
+    ]);
+    // The rollout fails (progress deadline), and someone changes previousImages in status meanwhile.
+    await store.replace(
+      RESOURCE_TYPES.deployments,
+      {
+        ...workload,
+        status: {
+          observedGeneration: workload.metadata.generation,
+          replicas: 1,
+          updatedReplicas: 0,
+          conditions: [
+            {
+              type: 'Progressing',
+              status: 'False',
+              reason: 'ProgressDeadlineExceeded',
+              message: 'too slow.',
+            },
+          ],
+        },
+      },
+      { subresource: 'status' },
+    );
+    const request = await f.get('roll');
+    await store.replace(
+      RESOURCE_TYPES.deployRequests,
+      {
+        ...request,
+        status: {
+          ...request.status,
+          previousImages: [{ container: 'web', image: 'ghcr.io/acme/web:0.1.0-vulnerable' }],
+        },
+      },
+      { subresource: 'status', fieldManager: 'keyless-deploy-controller' },
+    );
+    await f.reconcile('roll');
+    expect((await f.get('roll')).status?.phase).toBe('RollingBack');
+    expect(await f.image()).toBe('ghcr.io/acme/web:1.0.0');
+  });
+});
