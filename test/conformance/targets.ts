@@ -76,6 +76,8 @@ export function createTarget(name: string, kubeconfigYaml: string): Target {
       const options = {
         method,
         headers: {
+          // A real server names the field manager of a write without fieldManager after it.
+          'User-Agent': 'keyless-differential/1.0',
           ...headers,
           ...(user.token ? { Authorization: `Bearer ${user.token}` } : {}),
           ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),

@@ -7,7 +7,9 @@
 import { RESOURCE_TYPES } from '../../../src/kube/resource-types.js';
 import type { Scenario } from '../scenario.js';
 import { deployPolicy, deployRequest } from './custom-resources.js';
-import { CM, DP, DR, SECRETS, configMap, del, get, kubectl, patch, post, put } from './steps.js';
+import { CM, DP, DR, LEASES, SECRETS, configMap, del, get, kubectl, patch, post, put } from './steps.js';
+
+const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 
 const applied = (name: string, data: Record<string, string>): string =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
@@ -450,6 +452,33 @@ export const API_SCENARIOS: Scenario[] = [
       put(`${CM}/c1`, configMap('c2')),
       post(CM, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong-kind' } }),
       post('/api/v1/namespaces/{ns}/nothings', configMap('c1')),
+    ],
+  },
+  {
+    name: 'put-creates-or-not',
+    area: 'errors',
+    steps: [
+      put(`${CM}/c1`, configMap('c1')),
+      put(`${DR}/r1`, deployRequest('r1')),
+      put(`${LEASES}/l1`, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'l1' },
+        spec: { holderIdentity: 'a', leaseDurationSeconds: 10 },
+      }),
+      put(`${SECRETS}/s1`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1' } }),
+    ],
+  },
+  {
+    name: 'tables-over-http',
+    area: 'tables',
+    steps: [
+      post(DR, deployRequest('r1'), { read: false }),
+      post(CM, configMap('c1'), { read: false }),
+      get(DR, { accept: TABLE }),
+      get(`${DR}/r1`, { accept: TABLE }),
+      get(CM, { accept: TABLE }),
+      get(`${CM}?includeObject=None`, { accept: TABLE }),
     ],
   },
   {
