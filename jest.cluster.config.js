@@ -17,6 +17,8 @@ export default {
     '<rootDir>/test/receiver/receiver-e2e.test.ts',
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',
+    // The differential suite: every scenario on the embedded and on the real API server.
+    '<rootDir>/test/conformance/differential.test.ts',
   ],
   testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/cluster/global-setup.mjs',
