@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { DeployRequest } from '../api/types.js';
 import { isKubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
+import { toMicroTime } from '../kube/leader-election.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -92,7 +93,7 @@ export class AttestedNameClaims {
             labels: { [CLAIM_LABEL]: 'attested-name' },
             annotations: { 'keyless.dev/deploy-request': where },
           },
-          spec: { holderIdentity: uid, acquireTime: microTime(this.now()) },
+          spec: { holderIdentity: uid, acquireTime: toMicroTime(this.now()) },
         });
       } catch (error) {
         if (!isKubeError(error, 409)) throw error;
@@ -126,9 +127,4 @@ export async function collectClaims(
     logger?.debug({ claim: lease.metadata.name }, 'deleted expired attested-name claim');
   }
   return deleted;
-}
-
-/** metav1.MicroTime format: RFC 3339 with microseconds. */
-function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

@@ -9,6 +9,7 @@
  * the controller; the chart grants `deployrequests/status` to the controller only, and rollbacks
  * take their images from the workload (deploy-request-reconciler.ts), not from status.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../kube/kube-client.js';
 
 interface ManagedFieldsEntry {
@@ -18,17 +19,59 @@ interface ManagedFieldsEntry {
 }
 
 /**
- * Managers other than `trusted` that own a field of `object`'s status, except `status.github`
- * (the GitHub reporter's progress, which never decides a deploy). Empty when only trusted
- * managers wrote it.
+ * Managers other than `trusted` that own a field of `object`'s status that the status still has,
+ * except `status.github` (the GitHub reporter's progress, which never decides a deploy). Fields a
+ * manager once set but that are gone are ignored: kube-apiserver may keep listing them for it.
+ * Empty when only trusted managers wrote what the status says.
  */
 export function foreignStatusWriters(object: KubeObject, trusted: readonly string[]): string[] {
   const entries = (object.metadata.managedFields ?? []) as ManagedFieldsEntry[];
+  const status = object.status;
   const foreign = entries.filter((entry) => {
     if (entry.subresource !== 'status' || trusted.includes(entry.manager ?? '')) return false;
-    const status = entry.fieldsV1?.['f:status'];
-    if (typeof status !== 'object' || status === null) return false;
-    return Object.keys(status).some((field) => field !== '.' && field !== 'f:github');
+    return leafPaths(entry.fieldsV1?.['f:status']).some(
+      (path) => path[0] !== 'f:github' && present(status, path),
+    );
   });
   return [...new Set(foreign.map((entry) => entry.manager || '(no manager)'))];
+}
+
+/** The leaf paths (FieldsV1 segments) of a FieldsV1 object. */
+function leafPaths(fields: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
+  if (typeof fields !== 'object' || fields === null) return out;
+  const keys = Object.keys(fields).filter((key) => key !== '.');
+  if (keys.length === 0 && prefix.length > 0) out.push(prefix);
+  for (const key of keys) leafPaths((fields as Record<string, unknown>)[key], [...prefix, key], out);
+  return out;
+}
+
+/** Does `value` have the field at `path` (`f:name`, `k:{json}` list item by keys, `v:json`, `i:N`)? */
+function present(value: unknown, path: string[]): boolean {
+  let node = value;
+  for (const segment of path) {
+    if (segment.startsWith('f:')) {
+      if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
+      node = (node as Record<string, unknown>)[segment.slice(2)];
+      if (node === undefined) return false;
+    } else if (Array.isArray(node)) {
+      const items: unknown[] = node;
+      const match = (item: unknown): boolean => {
+        try {
+          if (segment.startsWith('i:')) return items.indexOf(item) === Number(segment.slice(2));
+          if (segment.startsWith('v:')) return isDeepStrictEqual(item, JSON.parse(segment.slice(2)));
+          const keys = JSON.parse(segment.slice(2)) as Record<string, unknown>;
+          return Object.entries(keys).every(([key, want]) =>
+            isDeepStrictEqual((item as Record<string, unknown> | null)?.[key], want),
+          );
+        } catch {
+          return false;
+        }
+      };
+      node = items.find(match);
+      if (node === undefined) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }

@@ -240,6 +240,6 @@ export class LeaderElector {
 }
 
 /** metav1.MicroTime format: RFC 3339 with microseconds. */
-function toMicroTime(date: Date): string {
+export function toMicroTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

@@ -18,6 +18,7 @@ import {
 } from '../../src/attestation/index.js';
 import { DeployRequestReconciler } from '../../src/controller/deploy-request-reconciler.js';
 import { claimName } from '../../src/controller/replay-guard.js';
+import { foreignStatusWriters } from '../../src/controller/status-writers.js';
 import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -416,5 +417,54 @@ describe('a status the controller did not write is not acted on (finding 8)', ()
     await f.reconcile('roll');
     expect((await f.get('roll')).status?.phase).toBe('RollingBack');
     expect(await f.image()).toBe('ghcr.io/acme/web:1.0.0');
+  });
+
+  test('who wrote the status: only fields the status still has count (kube-apiserver may keep gone ones listed), map-list items by key', () => {
+    const entry = (manager: string, fields: Record<string, unknown>) => ({
+      manager,
+      operation: 'Update',
+      subresource: 'status',
+      fieldsV1: { 'f:status': fields },
+    });
+    const object = (managedFields: Array<Record<string, unknown>>, status: Record<string, unknown>) => ({
+      metadata: { managedFields },
+      status,
+    });
+    const trusted = ['keyless-deploy-controller', 'keyless-deploy-github'];
+    const status = {
+      phase: 'Queued',
+      conditions: [{ type: 'Ready', status: 'False' }],
+      github: { reportedStates: [] },
+    };
+    expect(
+      foreignStatusWriters(object([entry('kubectl-patch', { 'f:previousImages': {} })], status), trusted),
+    ).toEqual([]);
+    expect(
+      foreignStatusWriters(
+        object(
+          [entry('kubectl-patch', { 'f:conditions': { 'k:{"type":"Stale"}': { 'f:status': {} } } })],
+          status,
+        ),
+        trusted,
+      ),
+    ).toEqual([]);
+    expect(
+      foreignStatusWriters(
+        object([entry('kubectl-patch', { 'f:github': { 'f:reportedStates': {} } })], status),
+        trusted,
+      ),
+    ).toEqual([]);
+    expect(
+      foreignStatusWriters(object([entry('keyless-deploy-controller', { 'f:phase': {} })], status), trusted),
+    ).toEqual([]);
+    expect(
+      foreignStatusWriters(object([entry('kubectl-patch', { '.': {}, 'f:phase': {} })], status), trusted),
+    ).toEqual(['kubectl-patch']);
+    expect(
+      foreignStatusWriters(
+        object([entry('mallory', { 'f:conditions': { 'k:{"type":"Ready"}': { 'f:status': {} } } })], status),
+        trusted,
+      ),
+    ).toEqual(['mallory']);
   });
 });
