@@ -16,6 +16,7 @@ export default {
     '<rootDir>/test/github/github-reporting.test.ts',
     '<rootDir>/test/receiver/receiver-e2e.test.ts',
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
+    '<rootDir>/test/api/policy-claims-schema.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',
   ],
   testPathIgnorePatterns: ['/node_modules/'],

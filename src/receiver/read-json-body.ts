@@ -132,6 +132,13 @@ export function parseJsonText(text: string): unknown {
 
 /** Refuse forbidden keys and excessive nesting anywhere in a parsed document. */
 export function checkKeys(value: unknown, path: string, depth: number): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    // JSON.parse turns 1e400 into Infinity, which no JSON (nor the attestation) can hold.
+    const field = path || '(body)';
+    throw new HttpError(400, 'invalid_request', `${field}: number out of range`, [
+      { field, message: 'number out of range (not a finite double)' },
+    ]);
+  }
   if (typeof value !== 'object' || value === null) return;
   if (depth > MAX_DEPTH) {
     throw new HttpError(400, 'invalid_request', `request body is nested deeper than ${MAX_DEPTH} levels`);
