@@ -52,8 +52,11 @@ export type PolicyDecision =
       subjectPolicies: string[];
     };
 
-/** GitHub claim names (snake_case) to identity fields, for `claims` matchers. */
-const CLAIM_FIELDS: Record<string, keyof GitHubIdentity> = {
+/**
+ * GitHub claim names (snake_case) to identity fields, for `claims` matchers: the fixed set a
+ * policy may name (the CRD schema refuses others; a name outside it never matches).
+ */
+export const CLAIM_FIELDS: Readonly<Record<string, keyof GitHubIdentity>> = {
   iss: 'issuer',
   sub: 'subject',
   repository: 'repository',

@@ -33,7 +33,11 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
       });
     }
 
-    const input = parseDispatchBody(await readJsonBody(req, ctx.maxBodyBytes), ctx.parseImageReference);
+    // The token was verified from the header before any body byte is read (a junk token is
+    // refused without reading), and the rate limit taken: this read is authenticated and bounded
+    // per repository; the body timeout still applies.
+    const body = await readJsonBody(req, ctx.maxBodyBytes, ctx.bodyTimeoutMs);
+    const input = parseDispatchBody(body, ctx.parseImageReference);
     const environment = boundEnvironment(input.environment, identity.environment);
     const spec: DeployRequestSpec = {
       target: input.target,
