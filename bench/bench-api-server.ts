@@ -6,7 +6,9 @@
  * objects and counts DeployRequest phases.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
 import type {
@@ -16,6 +18,7 @@ import type {
 import { forkChild, type BenchChild } from './child-process.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
 /** The repository root, from dist-bench/bench/. */
 export const REPOSITORY_ROOT = resolve(HERE, '..', '..');
 
@@ -37,6 +40,11 @@ export interface BenchApiServer {
   /** Peak RSS of the API server since the last reset: the embedded child, or kube-apiserver + etcd. */
   peakRss(): Promise<number>;
   resetRss(): Promise<void>;
+  /**
+   * Requests the API server has served, by `VERB resource[/subresource]` (kube-apiserver's own
+   * `apiserver_request_total`, read through `kubectl get --raw /metrics`); undefined on the embedded one.
+   */
+  apiCalls(): Promise<Record<string, number> | undefined>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +69,48 @@ function resetProcessPeakRss(pid: number | undefined): void {
   }
 }
 
+/** kube-apiserver's `apiserver_request_total` summed by verb and resource (keyless.dev, apps, core). */
+async function apiServerRequestCounts(kubeconfigPath: string): Promise<Record<string, number>> {
+  const { stdout } = await run(
+    join(REPOSITORY_ROOT, '.tools', 'bin', 'kubectl'),
+    ['get', '--raw', '/metrics'],
+    {
+      env: { ...process.env, KUBECONFIG: kubeconfigPath },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const counts: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries(
+      [...line.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]),
+    );
+    if (
+      !['keyless.dev', 'apps', '', 'notification.toolkit.fluxcd.io', 'source.toolkit.fluxcd.io'].includes(
+        labels.group ?? '-',
+      )
+    )
+      continue;
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    counts[key] = (counts[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return counts;
+}
+
+/** What `after` counted beyond `before`, non-zero entries only. */
+export function apiCallsBetween(
+  before: Record<string, number> | undefined,
+  after: Record<string, number> | undefined,
+): Record<string, number> | undefined {
+  if (!before || !after) return undefined;
+  const diff: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const delta = value - (before[key] ?? 0);
+    if (delta > 0) diff[key] = delta;
+  }
+  return diff;
+}
+
 /** Start an API server for one scenario; `stateDir` holds a real control plane's files. */
 export async function startBenchApiServer(mode: ApiServerMode, stateDir: string): Promise<BenchApiServer> {
   if (mode === 'embedded') {
@@ -77,6 +127,7 @@ export async function startBenchApiServer(mode: ApiServerMode, stateDir: string)
       child,
       peakRss: async () => (await child.request<{ peakRss: number }>('phases')).peakRss,
       resetRss: async () => void (await child.request('resetRss')),
+      apiCalls: async () => undefined,
       stop: () => child.stop(),
     };
   }
@@ -101,6 +152,7 @@ export async function startBenchApiServer(mode: ApiServerMode, stateDir: string)
       controlPlane,
       peakRss: async () => pids().reduce((sum, pid) => sum + processPeakRss(pid), 0),
       resetRss: async () => pids().forEach(resetProcessPeakRss),
+      apiCalls: () => apiServerRequestCounts(controlPlane.adminKubeconfigPath),
       async stop() {
         await child.stop();
         await controlPlane.stop();

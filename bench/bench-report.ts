@@ -96,6 +96,11 @@ export function formatBenchReport(results: BenchResults): string {
     `RSA verifications for the four cheap refusal kinds: ${receiver.rsaForCheapRefusals}; receiver peak RSS ${n0(receiver.receiverPeakRss / MIB)} MiB`,
   );
   for (const row of receiver.rows)
+    if (row.apiCallsPerRequest)
+      out.push(
+        `kube-apiserver calls per ${row.name} request (apiserver_request_total): ${JSON.stringify(row.apiCallsPerRequest)}`,
+      );
+  for (const row of receiver.rows)
     if (row.floor && row.ratio !== undefined && row.target !== undefined)
       targets.push(
         targetLine(
@@ -155,6 +160,11 @@ export function formatBenchReport(results: BenchResults): string {
         }),
       ),
     );
+    for (const row of peer.rows)
+      if (row.apiCallsPerRequest)
+        out.push(
+          `kube-apiserver calls per Flux ${row.name} request: ${JSON.stringify(row.apiCallsPerRequest)}`,
+        );
     const o = peer.outage;
     out.push(
       `Issuer down (every discovery/JWKS fetch answered 503), ${o.sent} fresh valid tokens each: keyless-deploy accepted ${o.keyless} (${JSON.stringify(o.keylessStatuses)}), Flux accepted ${o.peer} (${JSON.stringify(o.peerStatuses)}); Flux peak RSS ${n0(peer.peerPeakRss / MIB)} MiB`,
@@ -283,6 +293,11 @@ export function formatBenchReport(results: BenchResults): string {
       ]),
     ),
   );
+  for (const run of results.scale)
+    if (run.apiCalls)
+      out.push(
+        `kube-apiserver calls during the ${n0(run.requests)}-request drain (apiserver_request_total, all clients): ${JSON.stringify(run.apiCalls)}`,
+      );
   const small = results.scale[0];
   const big = results.scale[results.scale.length - 1];
   if (small && big && big !== small) {

@@ -6,6 +6,7 @@
 import { loadavg } from 'node:os';
 import type { PhaseCounts } from './api-server-process.js';
 import type { ApiServerMode } from './bench-api-server.js';
+import { apiCallsBetween } from './bench-api-server.js';
 import { startBenchCluster } from './bench-cluster.js';
 import type { ControllerStats } from './controller-process.js';
 
@@ -37,6 +38,8 @@ export interface ScaleResult extends ScaleScenario {
   namespaceListMs: number;
   /** Load average (1 min) of the machine when the scenario ended: other work competing for the CPUs. */
   loadAverage: number;
+  /** API calls kube-apiserver served during the drain, by verb and resource (real control plane). */
+  apiCalls?: Record<string, number>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,6 +78,7 @@ export async function runControllerScale(
     const namespaceListMs = await cluster.apiServer.request<number>('timeNamespaceList', namespaces[0]!.name);
     await cluster.api.resetRss();
 
+    const callsBefore = await cluster.api.apiCalls();
     const forkedAt = Date.now();
     const controller = await cluster.startController();
     let counts = await cluster.apiServer.request<PhaseCounts>('phases');
@@ -83,6 +87,7 @@ export async function runControllerScale(
       counts = await cluster.apiServer.request<PhaseCounts>('phases');
     }
     const stats = await controller.request<ControllerStats>('stats');
+    const apiCalls = apiCallsBetween(callsBefore, await cluster.api.apiCalls());
     const drainSeconds =
       counts.allTerminalAt !== undefined ? (counts.allTerminalAt - forkedAt) / 1000 : undefined;
     return {
@@ -97,6 +102,7 @@ export async function runControllerScale(
       patches: stats.patches,
       namespaceListMs,
       loadAverage: loadavg()[0] ?? 0,
+      ...(apiCalls ? { apiCalls } : {}),
     };
   } finally {
     await cluster.close();

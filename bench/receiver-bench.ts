@@ -7,7 +7,7 @@
  * issuer and API server, then both with the issuer down.
  */
 import { startBenchCluster, BENCH_AUDIENCE } from './bench-cluster.js';
-import type { ApiServerMode } from './bench-api-server.js';
+import { apiCallsBetween, type ApiServerMode } from './bench-api-server.js';
 import type { CreateFloorRun } from './create-floor-process.js';
 import { BENCH_CLAIMS } from './fixtures.js';
 import { startFluxPeer, type FluxPeerInfo } from './flux-peer.js';
@@ -40,6 +40,8 @@ export interface ThroughputRow {
   ratio?: number;
   /** Least ratio wanted. */
   target?: number;
+  /** API calls kube-apiserver served per request of this row, by verb and resource (real control plane). */
+  apiCallsPerRequest?: Record<string, number>;
 }
 
 /** The same token kinds against the peer. */
@@ -76,6 +78,16 @@ export interface ReceiverBenchResult {
 }
 
 const NAMESPACE = 'bench-receiver';
+
+/** Calls per request, two decimals. */
+function perRequest(calls: Record<string, number>, requests: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(calls).map(([key, count]) => [
+      key,
+      Math.round((count / Math.max(1, requests)) * 100) / 100,
+    ]),
+  );
+}
 const WORKLOADS = 10;
 const CHEAP = ['garbage', 'unknown issuer', 'wrong audience', 'expired'];
 
@@ -170,12 +182,15 @@ export async function runReceiverBench(
       latency: summarizeLatency([]),
       statuses: { '201': creates.requests },
     });
+    const callsBefore = await cluster.api.apiCalls();
     const accepted = measured(
       'accepted',
       await load(receiver.url, () => (index < ours.length ? dispatch(ours[index++]!) : undefined)),
     );
+    const calls = apiCallsBetween(callsBefore, await cluster.api.apiCalls());
     rows.push({
       ...accepted,
+      ...(calls ? { apiCallsPerRequest: perRequest(calls, accepted.requests) } : {}),
       floor: { name: createFloorName, perSecond: creates.perSecond },
       ratio: accepted.perSecond / creates.perSecond,
       target: 0.7,
@@ -260,7 +275,13 @@ export async function runReceiverBench(
       ];
       for (const [name, next, durationMs] of kinds) {
         const fetchesBefore = await issuer.requestCount();
-        const row = measured(name, await load(hook.origin, next, durationMs));
+        const peerCallsBefore = await cluster.api.apiCalls();
+        const measuredRow = measured(name, await load(hook.origin, next, durationMs));
+        const peerCalls = apiCallsBetween(peerCallsBefore, await cluster.api.apiCalls());
+        const row = {
+          ...measuredRow,
+          ...(peerCalls ? { apiCallsPerRequest: perRequest(peerCalls, measuredRow.requests) } : {}),
+        };
         issuerFetchesPerRequest[name] =
           ((await issuer.requestCount()) - fetchesBefore) / Math.max(1, row.requests);
         const ourRate = rows.find((r) => r.name === name)!.perSecond;

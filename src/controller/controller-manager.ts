@@ -140,7 +140,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
   informers.requests.on('add', (request) => index.observe(request));
   informers.requests.on('update', (request) => index.observe(request));
   informers.requests.on('delete', (request) => index.forget(request));
-  routeEvents(informers, { reconcile, report });
+  routeEvents(informers, { reconcile, report }, (namespace, kind, name) =>
+    index.requestsFor(namespace, kind, name),
+  );
 
   manager.whenLeading((signal) => {
     const queue = startReconciler(options, informers, metrics, signal, index, reconcile, () =>

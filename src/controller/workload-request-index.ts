@@ -85,6 +85,11 @@ export class WorkloadRequestIndex {
     return [...(this.byWorkload.get(workloadKey(request))?.values() ?? [])];
   }
 
+  /** The known requests for the workload `kind` `name` in `namespace`. */
+  requestsFor(namespace: string | undefined, kind: string, name: string | undefined): Request[] {
+    return [...(this.byWorkload.get(`${namespace}/${kind}/${name}`)?.values() ?? [])];
+  }
+
   /** Did this controller make `request` active in this term (and has not seen it end)? */
   isActiveByOwnWrite(request: Request): boolean {
     return this.madeActive.has(`${workloadKey(request)}/${request.metadata.name}`);
