@@ -325,16 +325,18 @@ describe('ordering step', () => {
 
   test('a newer authorized request supersedes a queued one', async () => {
     const f = await fixture();
-    await f.request('holder', { requestedAt: '2026-12-01T12:00:00.000Z' });
-    await f.reconcile('holder');
-    await f.request('older', { requestedAt: '2026-12-01T12:00:01.000Z' });
-    await f.reconcile('older');
-    await f.request('newer', { requestedAt: '2026-12-01T12:00:02.000Z' });
-    await f.reconcile('newer');
-    expect((await f.get('newer')).status?.phase).toBe('Queued');
-    expect(await f.reconcile('older')).toBeUndefined();
-    const superseded = await f.get('older');
-    expect(superseded.status).toMatchObject({ phase: 'Superseded', supersededBy: 'newer' });
+    // Manual requests are ordered by creationTimestamp (whole seconds), then name: names in
+    // creation order keep the order whether or not a second passes between the creates.
+    await f.request('req-1-holder');
+    await f.reconcile('req-1-holder');
+    await f.request('req-2-older');
+    await f.reconcile('req-2-older');
+    await f.request('req-3-newer');
+    await f.reconcile('req-3-newer');
+    expect((await f.get('req-3-newer')).status?.phase).toBe('Queued');
+    expect(await f.reconcile('req-2-older')).toBeUndefined();
+    const superseded = await f.get('req-2-older');
+    expect(superseded.status).toMatchObject({ phase: 'Superseded', supersededBy: 'req-3-newer' });
     expect(condition(superseded, 'Stalled')).toMatchObject({ status: 'True', reason: 'Superseded' });
   });
 });
