@@ -81,42 +81,47 @@ async function main(): Promise<void> {
 
   const phases = new Map<string, DeployPhase>();
   let allTerminalAt: number | undefined;
-  // A real API server answers 429 "storage is (re)initializing" until the watch cache of a CRD
-  // that has just become Established is ready.
-  let list;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      list = await kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined);
-      break;
-    } catch (error) {
-      if (!isKubeError(error, 429) || attempt >= 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
   const record = (request: Request, deleted = false): void => {
     const key = `${request.metadata.namespace}/${request.metadata.name}`;
     if (deleted) phases.delete(key);
     else phases.set(key, request.status?.phase ?? 'Pending');
   };
-  await kube.watch<Request>(
-    RESOURCE_TYPES.deployRequests,
-    undefined,
-    { resourceVersion: list.resourceVersion },
-    (event) => {
-      if (event.type === 'BOOKMARK') return;
-      record(event.object, event.type === 'DELETED');
-      if (
-        allTerminalAt === undefined &&
-        event.type === 'MODIFIED' &&
-        TERMINAL_PHASES.includes(event.object.status?.phase ?? 'Pending')
-      ) {
-        let terminal = 0;
-        for (const phase of phases.values()) if (TERMINAL_PHASES.includes(phase)) terminal++;
-        if (terminal === phases.size) allTerminalAt = Date.now();
+  const checkAllTerminal = (): void => {
+    if (allTerminalAt !== undefined || phases.size === 0) return;
+    let terminal = 0;
+    for (const phase of phases.values()) if (TERMINAL_PHASES.includes(phase)) terminal++;
+    if (terminal === phases.size) allTerminalAt = Date.now();
+  };
+  // List, then watch from the list; a closed watch (kube-apiserver closes a watcher that falls
+  // behind, and answers 429 while a new CRD's watch cache starts) lists and watches again.
+  const follow = async (): Promise<void> => {
+    let list;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        list = await kube.list<Request>(RESOURCE_TYPES.deployRequests, undefined);
+        break;
+      } catch (error) {
+        if (!isKubeError(error, 429) || attempt >= 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
-    },
-    () => undefined,
-  );
+    }
+    phases.clear();
+    for (const request of list.items) record(request);
+    checkAllTerminal();
+    await kube.watch<Request>(
+      RESOURCE_TYPES.deployRequests,
+      undefined,
+      { resourceVersion: list.resourceVersion },
+      (event) => {
+        if (event.type === 'BOOKMARK') return;
+        record(event.object, event.type === 'DELETED');
+        if (event.type === 'MODIFIED' && TERMINAL_PHASES.includes(event.object.status?.phase ?? 'Pending'))
+          checkAllTerminal();
+      },
+      () => void setTimeout(() => void follow(), 200),
+    );
+  };
+  await follow();
 
   serveRequests(
     { url },

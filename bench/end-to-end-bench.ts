@@ -55,6 +55,7 @@ export async function runEndToEndBench(
 ): Promise<EndToEndResult> {
   const cluster = await startBenchCluster(mode);
   const watches: WatchHandle[] = [];
+  let stopped = false;
   try {
     const workloads = Array.from({ length: options.workloads }, (_, i) => `web-${i}`);
     await cluster.seed({
@@ -98,16 +99,23 @@ export async function runEndToEndBench(
         },
       ],
     ] as const) {
-      const list = await kube.list(type, NAMESPACE);
-      watches.push(
-        await kube.watch(
-          type,
-          NAMESPACE,
-          { resourceVersion: list.resourceVersion },
-          (event) => event.type === 'MODIFIED' && onObject(event.object),
-          () => undefined,
-        ),
-      );
+      // A closed watch (kube-apiserver closes one that falls behind) lists and watches again; the
+      // list's objects count as seen then.
+      const follow = async (relisted: boolean): Promise<void> => {
+        if (stopped) return;
+        const list = await kube.list(type, NAMESPACE);
+        if (relisted) for (const object of list.items) onObject(object);
+        watches.push(
+          await kube.watch(
+            type,
+            NAMESPACE,
+            { resourceVersion: list.resourceVersion },
+            (event) => event.type === 'MODIFIED' && onObject(event.object),
+            () => void setTimeout(() => void follow(true).catch(() => undefined), 200),
+          ),
+        );
+      };
+      await follow(false);
     }
 
     const sentAt: number[] = [];
@@ -172,6 +180,7 @@ export async function runEndToEndBench(
       statuses,
     };
   } finally {
+    stopped = true;
     for (const watch of watches) watch.stop();
     await cluster.close();
   }
