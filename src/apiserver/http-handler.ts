@@ -288,17 +288,24 @@ export function createHttpHandler(
         return send(response, 200, table ? toTable(printed, [object], { includeObject }) : object);
       }
       case 'list': {
-        const list = service.list(scope, selectors);
+        const limit = Number(query.get('limit') ?? 0);
+        const list = service.list(scope, {
+          ...selectors,
+          limit: Number.isSafeInteger(limit) ? limit : 0,
+          continue: query.get('continue') ?? undefined,
+          resourceVersion: query.get('resourceVersion') ?? undefined,
+        });
+        const metadata = {
+          resourceVersion: list.resourceVersion,
+          ...(list.continue ? { continue: list.continue } : {}),
+          ...(list.remainingItemCount !== undefined ? { remainingItemCount: list.remainingItemCount } : {}),
+        };
         if (table)
-          return send(
-            response,
-            200,
-            toTable(resource, list.items, { includeObject, resourceVersion: list.resourceVersion }),
-          );
+          return send(response, 200, { ...toTable(resource, list.items, { includeObject }), metadata });
         return send(response, 200, {
           kind: resource.listKind,
           apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version,
-          metadata: { resourceVersion: list.resourceVersion },
+          metadata,
           items: list.items,
         });
       }

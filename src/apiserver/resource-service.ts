@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { pageOf, type Page, type PageRequest } from './list-pages.js';
 import { clone, type ObjectStore, type StoreEvent, type StoredObject } from './object-store.js';
 import type { ResourceDefinition, ResourceRegistry } from './resource-registry.js';
 import { fieldsOf, parseFieldSelector, parseLabelSelector, supportedFields } from './selectors.js';
@@ -152,13 +153,20 @@ export class ResourceService {
     return this.present(scope.resource, object);
   }
 
-  /** LIST objects (of a namespace, or all), filtered by selectors. */
-  list(scope: Scope, options: ListOptions = {}): { items: StoredObject[]; resourceVersion: string } {
+  /** LIST objects (of a namespace, or all), filtered by selectors, one page at a time when asked. */
+  list(scope: Scope, options: ListOptions & Partial<PageRequest> = {}): Page<StoredObject> {
     const matches = this.matcher(scope, options);
-    const items = this.store
+    const entries = this.store
       .select(resourceKey(scope.resource), matches)
-      .map((object) => this.presentListItem(scope.resource, object));
-    return { items, resourceVersion: String(this.store.revision) };
+      .map((object): [string, StoredObject] => [
+        objectKey(object.metadata.namespace as string | undefined, object.metadata.name as string),
+        object,
+      ]);
+    const page = pageOf(entries, this.store.revision, {
+      ...options,
+      filtered: Boolean(options.labelSelector || options.fieldSelector),
+    });
+    return { ...page, items: page.items.map((object) => this.presentListItem(scope.resource, object)) };
   }
 
   /** Subscribe to changes after `resourceVersion` ("" or "0": from now, after an initial ADDED of everything). */
@@ -343,11 +351,13 @@ export class ResourceService {
           { ...result.object, metadata: { ...metadataOf(result.object), name } },
           { ...options, fieldManager: undefined, userAgentManager: undefined },
         );
-      return this.commit(scope, old, result.object, {
-        ...options,
-        fieldManager: undefined,
-        userAgentManager: undefined,
-      });
+      return this.commit(
+        scope,
+        old,
+        result.object,
+        { ...options, fieldManager: undefined, userAgentManager: undefined },
+        true,
+      );
     }
     if (!old) throw this.notFound(scope);
     const scale = scope.subresource === 'scale';
@@ -452,6 +462,8 @@ export class ResourceService {
     old: StoredObject,
     candidate: Record<string, unknown>,
     options: WriteOptions,
+    /** A server-side apply: a change of field ownership alone is a write (as on a real server). */
+    applied = false,
   ): WriteResult {
     const resource = scope.resource;
     const name = old.metadata.name as string;
@@ -526,7 +538,7 @@ export class ResourceService {
       this.afterDelete(resource, removed);
       return { object: this.present(resource, removed), warnings };
     }
-    if (isDeepStrictEqual(this.withoutRv(next), this.withoutRv(old))) {
+    if (isDeepStrictEqual(this.withoutRv(next, applied), this.withoutRv(old, applied))) {
       // A no-op write does not create a new revision, like the real server.
       return { object: this.present(resource, old), warnings };
     }
@@ -564,10 +576,19 @@ export class ResourceService {
     });
   }
 
-  private withoutRv(object: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * The object as the no-op check compares it: without resourceVersion, and without managedFields
+   * unless ownership counts (an apply), then without their times.
+   */
+  private withoutRv(object: Record<string, unknown>, owners = false): Record<string, unknown> {
     const copy = clone(object);
-    delete (copy.metadata as Record<string, unknown>).resourceVersion;
-    delete (copy.metadata as Record<string, unknown>).managedFields;
+    const metadata = copy.metadata as Record<string, unknown>;
+    delete metadata.resourceVersion;
+    if (!owners || !Array.isArray(metadata.managedFields)) delete metadata.managedFields;
+    else
+      metadata.managedFields = (metadata.managedFields as Array<Record<string, unknown>>).map(
+        ({ time: _time, ...entry }) => entry,
+      );
     return copy;
   }
 

@@ -20,6 +20,7 @@ import { DeployRequestReconciler, FIELD_MANAGER } from './deploy-request-reconci
 import { isOpen, keyOf, routeEvents, type ControllerInformers } from './event-routing.js';
 import { collectHistory, type HistorySettings } from './history-gc.js';
 import { collectClaims, DEFAULT_CLAIM_RETENTION_MS } from './replay-guard.js';
+import { WorkloadRequestIndex } from './workload-request-index.js';
 
 type Request = DeployRequest & KubeObject;
 
@@ -134,10 +135,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const report = (request: Request): void => {
     if (needsReport(request)) reports?.add(keyOf(request));
   };
-  routeEvents(informers, { reconcile, report });
+  // Requests by workload for the order step, on every replica so a new leader starts with it.
+  const index = new WorkloadRequestIndex();
+  informers.requests.on('add', (request) => index.observe(request));
+  informers.requests.on('update', (request) => index.observe(request));
+  informers.requests.on('delete', (request) => index.forget(request));
+  routeEvents(informers, { reconcile, report }, (namespace, kind, name) =>
+    index.requestsFor(namespace, kind, name),
+  );
 
   manager.whenLeading((signal) => {
-    const queue = startReconciler(options, informers, metrics, signal, () => queueDepth.set(queue.depth));
+    const queue = startReconciler(options, informers, metrics, signal, index, reconcile, () =>
+      queueDepth.set(queue.depth),
+    );
     deploys = queue;
     const reportQueue = options.github ? startReporter(options, informers, metrics) : undefined;
     reports = reportQueue;
@@ -215,10 +225,14 @@ function startReconciler(
   informers: ControllerInformers,
   metrics: Metrics,
   signal: AbortSignal,
+  index: WorkloadRequestIndex,
+  requeue: (key: string) => void,
   processed: () => void,
 ): WorkQueue {
   const { kube, logger } = options;
   const reconciler = new DeployRequestReconciler({
+    index,
+    requeue,
     kube,
     attestationKeys: options.attestationKeys,
     events: createEventRecorder(kube, { component: FIELD_MANAGER, logger, now: options.now }),

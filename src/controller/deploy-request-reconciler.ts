@@ -61,6 +61,7 @@ import { rolloutState } from './rollout-status.js';
 import { AttestedNameClaims, DEFAULT_ATTESTATION_MAX_AGE_SECONDS, staleAttestation } from './replay-guard.js';
 import { foreignStatusWriters } from './status-writers.js';
 import { comesFirst, decideOrder, isActive, sameWorkload, WorkloadLocks } from './workload-order.js';
+import { WorkloadRequestIndex } from './workload-request-index.js';
 import { currentImages, imagePatch, missingContainers, runsImages } from './workload-images.js';
 
 /** Field manager of every write the controller makes. */
@@ -121,6 +122,14 @@ export interface ReconcilerDeps {
    * must not be able to delete Leases there). Default `default`.
    */
   claimNamespace?: string;
+  /**
+   * The requests of each workload, which the informer feeds (see workload-request-index.ts); the
+   * reconciler adds what it reads and writes. Absent: an index of its own, fed by its reads,
+   * writes and lists only.
+   */
+  index?: WorkloadRequestIndex;
+  /** Queue a request (`namespace/name`) again: waiting siblings when a deploy ends. */
+  requeue?: (key: string) => void;
 }
 
 /** How often a request whose approvals cannot be verified looks at the admission policy again. */
@@ -200,11 +209,17 @@ export class DeployRequestReconciler {
   private readonly now: () => Date;
   private readonly pollMs: number;
   private readonly claims: AttestedNameClaims;
+  private readonly index: WorkloadRequestIndex;
+  /** Namespaces listed in this term (once each, on the first order decision there). */
+  private readonly listed = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
     this.pollMs = deps.pollMs ?? 1000;
     this.claims = new AttestedNameClaims(deps.kube, deps.claimNamespace ?? 'default', this.now);
+    this.index = deps.index ?? new WorkloadRequestIndex();
+    // One reconciler per leadership term: what an earlier term made active is checked anew.
+    this.index.newTerm();
   }
 
   /** Reconcile `namespace/name`. Throws a {@link GenericError} after showing it on the request. */
@@ -217,6 +232,7 @@ export class DeployRequestReconciler {
         .catch((error: unknown) => {
           throw genericError(error, `reading DeployRequest ${key}`);
         });
+      if (request) this.index.observe(request);
       if (!request || isTerminal(request.status?.phase) || request.metadata.deletionTimestamp)
         return undefined;
       const run: Run = { request, status: structuredClone(request.status ?? {}), events: [] };
@@ -538,19 +554,54 @@ export class DeployRequestReconciler {
     return NEXT;
   }
 
-  /** Step 4: one deploy per workload; newer authorized requests supersede older waiting ones. */
+  /** The DeployRequests of a namespace from the API server (a consistent read). */
+  private async listNamespace(namespace: string): Promise<Request[]> {
+    return (
+      await this.deps.kube.list<Request>(RESOURCE_TYPES.deployRequests, namespace).catch((error: unknown) => {
+        throw genericError(error, 'listing the DeployRequests of the workload');
+      })
+    ).items;
+  }
+
+  /**
+   * List a namespace once per term, before its first order decision: this term's leadership began
+   * after the previous leader's last write, so the list has every phase it wrote even if the
+   * informer has not delivered it yet.
+   */
+  private namespaceListed(namespace: string): Promise<void> {
+    let listed = this.listed.get(namespace);
+    if (!listed) {
+      listed = this.listNamespace(namespace).then((requests) => {
+        for (const request of requests) this.index.observe(request);
+      });
+      this.listed.set(namespace, listed);
+      // A failed list is tried again by the next decision.
+      listed.catch(() => this.listed.delete(namespace));
+    }
+    return listed;
+  }
+
+  /**
+   * Step 4: one deploy per workload; newer authorized requests supersede older waiting ones. The
+   * other requests of the workload come from the index; the API server is asked only when the
+   * index shows another request active that this controller did not make active itself this term
+   * (the index could be behind: it ended, or was deleted).
+   */
   private async order(run: Run): Promise<Step> {
     if (isActive(run.status.phase)) return NEXT;
     const { request } = run;
     const target = request.spec.target;
     return this.locks.run(request, async () => {
-      const others = (
-        await this.deps.kube
-          .list<Request>(RESOURCE_TYPES.deployRequests, request.metadata.namespace)
-          .catch((error: unknown) => {
-            throw genericError(error, 'listing the DeployRequests of the workload');
-          })
-      ).items.filter((other) => sameWorkload(request, other));
+      await this.namespaceListed(request.metadata.namespace as string);
+      let others = this.index
+        .requestsOf(request)
+        .filter((other) => other.metadata.uid !== request.metadata.uid);
+      if (others.some((other) => isActive(other.status?.phase) && !this.index.isActiveByOwnWrite(other))) {
+        others = (await this.listNamespace(request.metadata.namespace as string)).filter((other) =>
+          sameWorkload(request, other),
+        );
+        this.index.replaceWorkload(request, others);
+      }
       const order = decideOrder(request, others);
       if (order.decision === 'superseded') {
         run.status.supersededBy = order.by.metadata.name;
@@ -571,7 +622,8 @@ export class DeployRequestReconciler {
           'False',
           REASON.queued,
           `waiting for DeployRequest ${order.holder.metadata.name} to finish on ${target.kind} ${target.name}`,
-          this.pollMs * 2,
+          // No poll: the reconcile that ends the holder's deploy queues this request again, and so
+          // do the informer's events of the holder (an update, or its deletion).
         );
       }
       // Start the deploy while holding the lock, so no other request for this workload starts too.
@@ -1004,10 +1056,21 @@ export class DeployRequestReconciler {
           run.status = withReporterState(run.status, fresh.status);
         }
       }
+      const before = run.request.status?.phase;
       run.request = written;
       run.status = structuredClone(written.status ?? {});
+      this.index.written(written);
+      if (isActive(before) && !isActive(written.status?.phase)) this.requeueSiblings(written);
     }
     await this.announce(run);
+  }
+
+  /** A deploy ended: queue the workload's other open requests, which may wait for it. */
+  private requeueSiblings(request: Request): void {
+    if (!this.deps.requeue) return;
+    for (const other of this.index.requestsOf(request))
+      if (other.metadata.uid !== request.metadata.uid && !isTerminal(other.status?.phase))
+        this.deps.requeue(`${other.metadata.namespace}/${other.metadata.name}`);
   }
 
   private assertLeading(): void {

@@ -11,6 +11,7 @@ import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { TokenVerifier } from '../oidc/token-verifier.js';
+import { createBodyReadGate } from './body-read-gate.js';
 import type { ImageReferenceParser } from './dispatch-body.js';
 import { handleDispatch } from './dispatch-handler.js';
 import { HttpError, sendError } from './http-error.js';
@@ -46,6 +47,15 @@ export interface ReceiverDeps {
   rateLimit?: RateLimitSettings;
   /** Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Largest GitHub webhook body; default 64 KiB (real `deployment` events are about 8 KiB). */
+  webhookMaxBodyBytes?: number;
+  /**
+   * Bodies read at once before their sender is authenticated (webhooks, before the HMAC check),
+   * shared by every route; past it 503 with `Retry-After`. Default 32.
+   */
+  maxConcurrentBodyReads?: number;
+  /** A body not complete within this is cut with 408; default 10 s. */
+  bodyTimeoutMs?: number;
   /** Longest `?wait=`; default 60. */
   maxWaitSeconds?: number;
   /** Poll interval of long polls; default 1000 ms. */
@@ -84,6 +94,9 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     logger,
     rateLimiter: createRateLimiter(deps.rateLimit ?? { perMinute: 30, burst: 10 }, () => clock().getTime()),
     maxBodyBytes: deps.maxBodyBytes ?? 64 * 1024,
+    webhookMaxBodyBytes: deps.webhookMaxBodyBytes ?? 64 * 1024,
+    bodyTimeoutMs: deps.bodyTimeoutMs ?? 10_000,
+    unauthenticatedReads: createBodyReadGate(deps.maxConcurrentBodyReads ?? 32),
     maxWaitSeconds: deps.maxWaitSeconds ?? 60,
     pollIntervalMs: deps.pollIntervalMs ?? 1000,
     publicUrl: deps.publicUrl,

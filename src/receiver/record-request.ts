@@ -65,13 +65,24 @@ export async function recordRequest(
   }
   if (!decision.allowed) {
     const reasons = decision.reasons;
-    const first = reasons[0];
-    const message =
-      policies.length === 0
-        ? `no DeployPolicy in namespace ${namespace} allows deploys`
-        : `no DeployPolicy in namespace ${namespace} admits this request${first ? `: ${first.condition}: ${first.message}` : ''}`;
-    log.info({ namespace, target: spec.target, reasons }, 'dispatch denied by pre-authorisation');
-    throw new HttpError(403, 'forbidden', message, reasons);
+    log.info(
+      { namespace, target: spec.target, reasons, subjectPolicies: decision.subjectPolicies ?? [] },
+      'dispatch denied by pre-authorisation',
+    );
+    // Any workflow can mint a token for our audience: to an identity no policy names, the answer
+    // says nothing about the namespace's policies (their names, pinned repository ids). A known
+    // subject gets the reasons of the policies its identity matches, to fix its request.
+    const known = new Set(decision.subjectPolicies ?? []);
+    if (known.size === 0)
+      throw new HttpError(
+        403,
+        'forbidden',
+        `no DeployPolicy in namespace ${namespace} admits requests from this identity (the receiver's logs have the details)`,
+      );
+    const shown = reasons.filter((reason) => reason.policy !== undefined && known.has(reason.policy));
+    const first = shown[0];
+    const message = `no DeployPolicy in namespace ${namespace} admits this request${first ? `: ${first.condition}: ${first.message}` : ''}`;
+    throw new HttpError(403, 'forbidden', message, shown);
   }
 
   spec.source.attestation = await signAttestation({ namespace, name, spec }, ctx.attestationKey, ctx.clock());
