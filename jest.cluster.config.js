@@ -18,6 +18,8 @@ export default {
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
     '<rootDir>/test/api/policy-claims-schema.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',
+    // The differential suite: every scenario on the embedded and on the real API server.
+    '<rootDir>/test/conformance/differential.test.ts',
   ],
   testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/cluster/global-setup.mjs',

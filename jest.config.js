@@ -2,7 +2,8 @@
 
 // The chaos suite (test/chaos: 1,000-request burst, controller kills, failovers) needs minutes of
 // CPU; it runs only when asked for by path (npm run test:chaos), not in the default run.
-// test/cluster needs a real kube-apiserver: npm run test:cluster (jest.cluster.config.js).
+// test/cluster and the differential suite (test/conformance) need a real kube-apiserver:
+// npm run test:cluster (jest.cluster.config.js).
 const chaosRequested = process.argv.some((arg) => arg.includes('test/chaos'));
 // The container run test needs rootful podman and a built image (npm run test:image); likewise.
 const containerRunRequested = process.argv.some((arg) => arg.includes('container-run'));
@@ -16,6 +17,7 @@ export default {
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/cluster/',
+    '<rootDir>/test/conformance/differential',
     ...(chaosRequested ? [] : ['<rootDir>/test/chaos/']),
     ...(containerRunRequested ? [] : ['<rootDir>/test/ship/container-run']),
   ],

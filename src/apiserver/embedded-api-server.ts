@@ -125,6 +125,9 @@ export async function startEmbeddedApiServer(
       service.create({ resource: registry.find('', 'v1', 'namespaces')! }, { metadata: { name } });
     }
   }
+  // The watch history starts here, as a real server's watch cache starts at the revision it was
+  // started at: resuming from a resourceVersion older than the server (such as "1") is 410 Gone.
+  store.compact();
 
   let simulator: WorkloadSimulator | undefined;
   if (options.workloads !== false) {

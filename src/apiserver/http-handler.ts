@@ -162,7 +162,11 @@ function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;
 }
 
-function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
+/**
+ * The write's options. Without `fieldManager` the manager is the user agent's product (the part
+ * before the first `/`, at most 128 characters), as kube-apiserver derives it.
+ */
+function writeOptions(query: URLSearchParams, user: UserInfo, userAgent?: string): WriteOptions {
   const validation = query.get('fieldValidation');
   if (validation && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
     throw badRequest(`fieldValidation "${validation}" is not supported: must be one of Strict, Warn, Ignore`);
@@ -173,6 +177,7 @@ function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
   return {
     dryRun: dryRun.length > 0,
     fieldManager: query.get('fieldManager') ?? undefined,
+    userAgentManager: userAgent?.split('/')[0]?.slice(0, 128) || undefined,
     fieldValidation: (validation as WriteOptions['fieldValidation']) ?? undefined,
     force: force === 'true',
     user,
@@ -283,17 +288,24 @@ export function createHttpHandler(
         return send(response, 200, table ? toTable(printed, [object], { includeObject }) : object);
       }
       case 'list': {
-        const list = service.list(scope, selectors);
+        const limit = Number(query.get('limit') ?? 0);
+        const list = service.list(scope, {
+          ...selectors,
+          limit: Number.isSafeInteger(limit) ? limit : 0,
+          continue: query.get('continue') ?? undefined,
+          resourceVersion: query.get('resourceVersion') ?? undefined,
+        });
+        const metadata = {
+          resourceVersion: list.resourceVersion,
+          ...(list.continue ? { continue: list.continue } : {}),
+          ...(list.remainingItemCount !== undefined ? { remainingItemCount: list.remainingItemCount } : {}),
+        };
         if (table)
-          return send(
-            response,
-            200,
-            toTable(resource, list.items, { includeObject, resourceVersion: list.resourceVersion }),
-          );
+          return send(response, 200, { ...toTable(resource, list.items, { includeObject }), metadata });
         return send(response, 200, {
           kind: resource.listKind,
           apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version,
-          metadata: { resourceVersion: list.resourceVersion },
+          metadata,
           items: list.items,
         });
       }
@@ -317,18 +329,23 @@ export function createHttpHandler(
           const answer = answerReview(resource, body, userFromHeaders(request.headersDistinct));
           return send(response, 201, answer);
         }
-        const result = service.create(scope, body, writeOptions(query, user));
+        const result = service.create(scope, body, writeOptions(query, user, request.headers['user-agent']));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
         const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
-        const result = service.update(scope, body, writeOptions(query, user));
+        const result = service.update(scope, body, writeOptions(query, user, request.headers['user-agent']));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
         const text = (await readBody(request)).toString('utf8');
-        const result = service.patch(scope, patchType, text, writeOptions(query, user));
+        const result = service.patch(
+          scope,
+          patchType,
+          text,
+          writeOptions(query, user, request.headers['user-agent']),
+        );
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {

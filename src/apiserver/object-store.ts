@@ -20,9 +20,32 @@ export interface StoreEvent {
 
 type Listener = (event: StoreEvent) => void;
 
-/** Deep copy of a JSON value (objects in the store are never shared with callers). */
+/**
+ * Deep copy of a JSON value (objects in the store are never shared with callers). Copied with
+ * literals rather than structuredClone: the copies belong to the caller's realm, so comparisons
+ * such as isDeepStrictEqual (which checks prototypes) hold between stored objects and request
+ * bodies also when the server runs inside a VM context (jest's), where structuredClone would make
+ * objects of the outer realm and every update would look like a spec change.
+ */
 export function clone<T>(value: T): T {
-  return structuredClone(value);
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (const item of value) items.push(clone(item));
+    return items as T;
+  }
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    // defineProperty: a "__proto__" key stays a plain property, as JSON.parse makes it.
+    for (const [key, item] of Object.entries(value))
+      Object.defineProperty(copy, key, {
+        value: clone(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    return copy as T;
+  }
+  return value;
 }
 
 /** The in-memory object store with revisions and a change log. */

@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { pageOf, type Page, type PageRequest } from './list-pages.js';
 import { clone, type ObjectStore, type StoreEvent, type StoredObject } from './object-store.js';
 import type { ResourceDefinition, ResourceRegistry } from './resource-registry.js';
 import { fieldsOf, parseFieldSelector, parseLabelSelector, supportedFields } from './selectors.js';
@@ -24,6 +25,7 @@ import {
 import { defaultBuiltin } from './builtin-defaults.js';
 import { validateBuiltin } from './builtin-validation.js';
 import { requireScale, scaleOf, scaleReplicas } from './scale-subresource.js';
+import { recordStatusUpdate } from './status-managed-fields.js';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -46,6 +48,11 @@ export interface Scope {
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /**
+   * The manager kube-apiserver records when `fieldManager` is not given: the client's user agent
+   * product. Used for Update writes only (apply requires `fieldManager`).
+   */
+  userAgentManager?: string;
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   force?: boolean;
   /** Who writes (admission policies see it as `request.userInfo`); default the playground's admin. */
@@ -146,13 +153,20 @@ export class ResourceService {
     return this.present(scope.resource, object);
   }
 
-  /** LIST objects (of a namespace, or all), filtered by selectors. */
-  list(scope: Scope, options: ListOptions = {}): { items: StoredObject[]; resourceVersion: string } {
+  /** LIST objects (of a namespace, or all), filtered by selectors, one page at a time when asked. */
+  list(scope: Scope, options: ListOptions & Partial<PageRequest> = {}): Page<StoredObject> {
     const matches = this.matcher(scope, options);
-    const items = this.store
+    const entries = this.store
       .select(resourceKey(scope.resource), matches)
-      .map((object) => this.presentListItem(scope.resource, object));
-    return { items, resourceVersion: String(this.store.revision) };
+      .map((object): [string, StoredObject] => [
+        objectKey(object.metadata.namespace as string | undefined, object.metadata.name as string),
+        object,
+      ]);
+    const page = pageOf(entries, this.store.revision, {
+      ...options,
+      filtered: Boolean(options.labelSelector || options.fieldSelector),
+    });
+    return { ...page, items: page.items.map((object) => this.presentListItem(scope.resource, object)) };
   }
 
   /** Subscribe to changes after `resourceVersion` ("" or "0": from now, after an initial ADDED of everything). */
@@ -335,9 +349,15 @@ export class ResourceService {
         return this.create(
           { ...scope, name },
           { ...result.object, metadata: { ...metadataOf(result.object), name } },
-          { ...options, fieldManager: undefined },
+          { ...options, fieldManager: undefined, userAgentManager: undefined },
         );
-      return this.commit(scope, old, result.object, { ...options, fieldManager: undefined });
+      return this.commit(
+        scope,
+        old,
+        result.object,
+        { ...options, fieldManager: undefined, userAgentManager: undefined },
+        true,
+      );
     }
     if (!old) throw this.notFound(scope);
     const scale = scope.subresource === 'scale';
@@ -442,6 +462,8 @@ export class ResourceService {
     old: StoredObject,
     candidate: Record<string, unknown>,
     options: WriteOptions,
+    /** A server-side apply: a change of field ownership alone is a write (as on a real server). */
+    applied = false,
   ): WriteResult {
     const resource = scope.resource;
     const name = old.metadata.name as string;
@@ -455,6 +477,16 @@ export class ResourceService {
       const annotations = metadataOf(candidate).annotations;
       if (statusKeepsAnnotations(resource) && annotations !== undefined)
         (next.metadata as Record<string, unknown>).annotations = annotations;
+      const manager = options.fieldManager ?? options.userAgentManager;
+      if (manager)
+        recordStatusUpdate(
+          next.metadata as Record<string, unknown>,
+          manager,
+          apiVersionOf(resource),
+          this.timestamp(),
+          old.status,
+          next.status,
+        );
     } else {
       next = candidate;
       const metadata = metadataOf(next);
@@ -478,8 +510,8 @@ export class ResourceService {
       }
       if (!metadata.managedFields && old.metadata.managedFields)
         metadata.managedFields = old.metadata.managedFields;
-      if (options.fieldManager)
-        this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
+      const manager = options.fieldManager ?? options.userAgentManager;
+      if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource));
     }
     (next.metadata as Record<string, unknown>).resourceVersion = old.metadata.resourceVersion;
     if (next.apiVersion === undefined) next.apiVersion = apiVersionOf(resource);
@@ -506,7 +538,7 @@ export class ResourceService {
       this.afterDelete(resource, removed);
       return { object: this.present(resource, removed), warnings };
     }
-    if (isDeepStrictEqual(this.withoutRv(next), this.withoutRv(old))) {
+    if (isDeepStrictEqual(this.withoutRv(next, applied), this.withoutRv(old, applied))) {
       // A no-op write does not create a new revision, like the real server.
       return { object: this.present(resource, old), warnings };
     }
@@ -544,10 +576,19 @@ export class ResourceService {
     });
   }
 
-  private withoutRv(object: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * The object as the no-op check compares it: without resourceVersion, and without managedFields
+   * unless ownership counts (an apply), then without their times.
+   */
+  private withoutRv(object: Record<string, unknown>, owners = false): Record<string, unknown> {
     const copy = clone(object);
-    delete (copy.metadata as Record<string, unknown>).resourceVersion;
-    delete (copy.metadata as Record<string, unknown>).managedFields;
+    const metadata = copy.metadata as Record<string, unknown>;
+    delete metadata.resourceVersion;
+    if (!owners || !Array.isArray(metadata.managedFields)) delete metadata.managedFields;
+    else
+      metadata.managedFields = (metadata.managedFields as Array<Record<string, unknown>>).map(
+        ({ time: _time, ...entry }) => entry,
+      );
     return copy;
   }
 

@@ -15,6 +15,7 @@ import { createBodyReadGate } from './body-read-gate.js';
 import type { ImageReferenceParser } from './dispatch-body.js';
 import { handleDispatch } from './dispatch-handler.js';
 import { HttpError, sendError } from './http-error.js';
+import type { PolicyCache } from './policy-cache.js';
 import type { PolicyEvaluator } from './policy-port.js';
 import { createRateLimiter, type RateLimitSettings } from './rate-limiter.js';
 import type { ReceiverContext } from './receiver-context.js';
@@ -30,10 +31,15 @@ export interface ReceiverDeps {
   /** `parseImageReference` from `src/policy`. */
   parseImageReference: ImageReferenceParser;
   /**
-   * DeployPolicies of a namespace. Default: a list call per dispatch (simple, always current; a
-   * cached informer can be passed instead when the API server load matters).
+   * DeployPolicies of a namespace as the API server has them now. Default: a list call. Asked when
+   * there is no `policyCache`, or when the cache admits nothing (it may lag behind a new policy).
    */
   listPolicies?: (namespace: string) => Promise<DeployPolicy[]>;
+  /**
+   * Cached DeployPolicies that may admit a dispatch without an API call (see `policy-cache.ts`).
+   * `startReceiver` starts and stops it; readiness waits for it to fill.
+   */
+  policyCache?: PolicyCache;
   clock?: () => Date;
   logger?: Logger;
   metrics?: Metrics;
@@ -88,6 +94,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
       deps.listPolicies ??
       (async (namespace) =>
         (await deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace)).items),
+    cachedPolicies: deps.policyCache ? (namespace) => deps.policyCache?.list(namespace) : () => undefined,
     clock,
     logger,
     rateLimiter: createRateLimiter(deps.rateLimit ?? { perMinute: 30, burst: 10 }, () => clock().getTime()),

@@ -16,7 +16,10 @@ export interface ReceiverContext {
   attestationKey: AttestationSigningKey;
   evaluatePolicies: PolicyEvaluator;
   parseImageReference: ImageReferenceParser;
+  /** The namespace's policies read from the API server now. */
   listPolicies(namespace: string): Promise<DeployPolicy[]>;
+  /** The namespace's policies from the cache; undefined when there is none or it is not filled yet. */
+  cachedPolicies(namespace: string): DeployPolicy[] | undefined;
   clock(): Date;
   logger: Logger;
   rateLimiter: RateLimiter;

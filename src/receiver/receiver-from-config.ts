@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createTokenVerifier } from '../oidc/token-verifier.js';
 import { ConfigError } from '../settings/config-error.js';
 import { RECEIVER_SETTINGS, type ReceiverConfig } from './receiver-config.js';
+import { createPolicyCache } from './policy-cache.js';
 import type { ReceiverDeps } from './receiver-app.js';
 
 export interface ReceiverEnvironment {
@@ -78,5 +79,10 @@ export async function receiverDepsFromConfig(
     maxWaitSeconds: config.maxWaitSeconds,
     publicUrl: config.publicUrl,
     namespaces: config.namespaces,
+    policyCache: createPolicyCache({
+      kube: environment.kube,
+      namespaces: config.namespaces,
+      logger: logger.child({ component: 'policy-cache' }),
+    }),
   };
 }

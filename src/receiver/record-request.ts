@@ -9,7 +9,6 @@
 import {
   API_VERSION,
   LABELS,
-  type DeployPolicy,
   type DeployRequest,
   type DeployRequestSpec,
   type GitHubIdentity,
@@ -50,14 +49,20 @@ export async function recordRequest(
     );
   }
 
-  let policies: DeployPolicy[];
-  try {
-    policies = await ctx.listPolicies(namespace);
-  } catch (error) {
-    log.error({ err: errorMessage(error), namespace }, 'cannot list DeployPolicies');
-    throw unavailable('cannot read DeployPolicies from the Kubernetes API');
+  const source = { type: spec.source.type, identity };
+  // The cache may admit; only the API server may refuse (a policy created a moment ago may not be
+  // cached yet).
+  let policies = ctx.cachedPolicies(namespace);
+  let decision = policies ? ctx.evaluatePolicies({ spec, source, policies }) : undefined;
+  if (!policies || !decision?.allowed) {
+    try {
+      policies = await ctx.listPolicies(namespace);
+    } catch (error) {
+      log.error({ err: errorMessage(error), namespace }, 'cannot list DeployPolicies');
+      throw unavailable('cannot read DeployPolicies from the Kubernetes API');
+    }
+    decision = ctx.evaluatePolicies({ spec, source, policies });
   }
-  const decision = ctx.evaluatePolicies({ spec, source: { type: spec.source.type, identity }, policies });
   if (!decision.allowed) {
     const reasons = decision.reasons;
     log.info(

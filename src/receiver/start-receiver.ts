@@ -34,7 +34,8 @@ export async function startReceiver(
 ): Promise<RunningReceiver> {
   const shutdown = new AbortController();
   let closing = false;
-  const isReady = () => !closing && (deps.isReady ? deps.isReady() : true);
+  const isReady = () =>
+    !closing && (deps.policyCache?.synced ?? true) && (deps.isReady ? deps.isReady() : true);
   const metrics = deps.metrics ?? createMetrics();
   const app = createReceiverApp({
     ...deps,
@@ -43,6 +44,9 @@ export async function startReceiver(
     isReady,
     opsRoutes: config.opsListen === undefined,
   });
+  // Not awaited: the first list retries with backoff until it succeeds; until then readiness is
+  // false and dispatches read policies from the API server.
+  void deps.policyCache?.start();
   // Slow-loris bounds: headers within 10 s, a whole request within 2 minutes (long polls included),
   // checked every second (Node's default check runs only every 30 s).
   const headersTimeout = config.headersTimeoutMs ?? 10_000;
@@ -82,6 +86,7 @@ export async function startReceiver(
       closed ??= new Promise<void>((resolve) => {
         closing = true;
         shutdown.abort();
+        deps.policyCache?.stop();
         const timer = setTimeout(
           () => server.closeAllConnections(),
           (config.shutdownTimeoutSeconds ?? 10) * 1000,

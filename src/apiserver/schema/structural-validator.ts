@@ -5,6 +5,7 @@
  * problem as a field cause.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { clone } from '../object-store.js';
 import { causes, type FieldCause } from './field-cause.js';
 import { evaluateRule } from './cel-rules.js';
 
@@ -142,7 +143,7 @@ function applyDefaults(schema: Schema, value: unknown, depth: number): unknown {
     for (const [key, property] of Object.entries(properties)) {
       if (!Object.hasOwn(value, key) && property.default !== undefined) {
         Object.defineProperty(value, key, {
-          value: structuredClone(property.default),
+          value: clone(property.default),
           enumerable: true,
           writable: true,
           configurable: true,
