@@ -70,6 +70,11 @@ export interface ReceiverDeps {
   isReady?: () => boolean;
   /** Abort to end long polls at shutdown. */
   shutdown?: AbortSignal;
+  /**
+   * Serve `/healthz`, `/readyz` and `/metrics` on this app too. Default true; `startReceiver` sets
+   * false when they have a port of their own (`createOpsApp`), as the product does by default.
+   */
+  opsRoutes?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -145,19 +150,7 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
   app.get('/v1/requests/:namespace/:name', route('status', handleStatus));
   if (deps.github)
     app.post('/v1/github/webhook', route('github_webhook', createGitHubWebhookHandler(deps.github)));
-  app.get('/healthz', (_req, res) => {
-    res.locals.route = 'healthz';
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    res.locals.route = 'readyz';
-    const ready = deps.isReady ? deps.isReady() : true;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.locals.route = 'metrics';
-    res.setHeader('Content-Type', metrics.contentType).send(await metrics.render());
-  });
+  if (deps.opsRoutes !== false) addOpsRoutes(app, metrics, deps.isReady);
   app.use((req: Request) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
   });
@@ -184,6 +177,38 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     }
     log.error({ err: (error as Error)?.stack ?? String(error) }, 'unexpected error');
     sendError(res, new HttpError(500, 'internal', 'internal error'), requestId);
+  });
+  return app;
+}
+
+function addOpsRoutes(app: Express, metrics: Metrics, isReady: (() => boolean) | undefined): void {
+  app.get('/healthz', (_req, res) => {
+    res.locals.route = 'healthz';
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.locals.route = 'readyz';
+    const ready = isReady ? isReady() : true;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.locals.route = 'metrics';
+    res.setHeader('Content-Type', metrics.contentType).send(await metrics.render());
+  });
+}
+
+/**
+ * The operations app: `/healthz`, `/readyz` and `/metrics` only, for a port of its own that the
+ * public (workflow-facing) port does not expose: metrics name repositories and outcomes, which
+ * strangers need not see, and scrapes and probes stay apart from untrusted traffic.
+ */
+export function createOpsApp(deps: { metrics: Metrics; isReady?: () => boolean }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  addOpsRoutes(app, deps.metrics, deps.isReady);
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not_found', message: 'only /healthz, /readyz and /metrics here' });
   });
   return app;
 }

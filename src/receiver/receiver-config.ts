@@ -12,6 +12,8 @@ import { settingsReader } from '../settings/settings-reader.js';
 
 export interface ReceiverConfig {
   listen: { host: string; port: number };
+  /** Where `/healthz`, `/readyz` and `/metrics` are served (not on the public port). */
+  opsListen: { host: string; port: number };
   issuers: string[];
   audience: string;
   allowedOwners: string[];
@@ -46,6 +48,7 @@ export interface ReceiverConfig {
 /** Every receiver setting: flag, environment variable, default. Also the source of docs/configuration.md. */
 export const RECEIVER_SETTINGS = {
   listen: { flag: 'listen', env: 'KEYLESS_LISTEN', default: '0.0.0.0:8080' },
+  opsListen: { flag: 'ops-listen', env: 'KEYLESS_OPS_LISTEN', default: '0.0.0.0:8082' },
   issuers: { flag: 'oidc-issuers', env: 'KEYLESS_OIDC_ISSUERS', default: GITHUB_ACTIONS_ISSUER },
   audience: { flag: 'oidc-audience', env: 'KEYLESS_OIDC_AUDIENCE', default: undefined },
   jwksFile: { flag: 'oidc-jwks-file', env: 'KEYLESS_OIDC_JWKS_FILE', default: undefined },
@@ -96,6 +99,12 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
   );
 
   const listenAt = listen('listen');
+  const opsListen = listen('opsListen');
+  if (opsListen.port !== 0 && opsListen.port === listenAt.port && opsListen.host === listenAt.host)
+    throw new ConfigError(
+      label('opsListen'),
+      `must differ from ${label('listen')}: metrics and health get a port of their own`,
+    );
   const allowInsecureIssuer = boolean('allowInsecureIssuer');
   const issuers = list('issuers');
   if (issuers.length === 0) throw new ConfigError(label('issuers'), 'needs at least one issuer URL');
@@ -122,6 +131,7 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
 
   const config: ReceiverConfig = {
     listen: listenAt,
+    opsListen,
     issuers,
     audience,
     allowedOwners,

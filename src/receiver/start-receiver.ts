@@ -1,10 +1,16 @@
 /** Run the receiver's HTTP server, with graceful shutdown. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createReceiverApp, type ReceiverDeps } from './receiver-app.js';
+import { createMetrics } from '../observability/metrics.js';
+import { createOpsApp, createReceiverApp, type ReceiverDeps } from './receiver-app.js';
 
 export interface ReceiverServerConfig {
   listen: { host: string; port: number };
+  /**
+   * Where `/healthz`, `/readyz` and `/metrics` are served instead of the public port (the
+   * product's default, `KEYLESS_OPS_LISTEN`). Absent: on the public port (tests, playground).
+   */
+  opsListen?: { host: string; port: number };
   /** How long `close()` waits for in-flight requests before cutting connections. Default 10 s. */
   shutdownTimeoutSeconds?: number;
   /** Slow-loris bounds: all headers within (default 10 s), a whole request within (default 120 s). */
@@ -15,6 +21,8 @@ export interface ReceiverServerConfig {
 export interface RunningReceiver {
   /** Base URL, e.g. `http://127.0.0.1:43123`. */
   url: string;
+  /** Base URL of the operations port, when it has one. */
+  opsUrl?: string;
   /** Stop accepting, end long polls, wait for in-flight requests (bounded), close. Idempotent. */
   close(): Promise<void>;
 }
@@ -26,10 +34,15 @@ export async function startReceiver(
 ): Promise<RunningReceiver> {
   const shutdown = new AbortController();
   let closing = false;
+  const isReady = () =>
+    !closing && (deps.policyCache?.synced ?? true) && (deps.isReady ? deps.isReady() : true);
+  const metrics = deps.metrics ?? createMetrics();
   const app = createReceiverApp({
     ...deps,
+    metrics,
     shutdown: shutdown.signal,
-    isReady: () => !closing && (deps.policyCache?.synced ?? true) && (deps.isReady ? deps.isReady() : true),
+    isReady,
+    opsRoutes: config.opsListen === undefined,
   });
   // Not awaited: the first list retries with backoff until it succeeds; until then readiness is
   // false and dispatches read policies from the API server.
@@ -49,14 +62,26 @@ export async function startReceiver(
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  deps.logger?.info({ url }, 'receiver listening');
+  const url = urlOf(server);
+  let ops: Server | undefined;
+  if (config.opsListen) {
+    ops = createServer({ headersTimeout, requestTimeout: 10_000 }, createOpsApp({ metrics, isReady }));
+    const opsServer = ops;
+    await new Promise<void>((resolve, reject) => {
+      opsServer.once('error', reject);
+      opsServer.listen(config.opsListen!.port, config.opsListen!.host, () => resolve());
+    }).catch(async (error: unknown) => {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    });
+  }
+  const opsUrl = ops ? urlOf(ops) : undefined;
+  deps.logger?.info({ url, ...(opsUrl ? { opsUrl } : {}) }, 'receiver listening');
 
   let closed: Promise<void> | undefined;
   return {
     url,
+    ...(opsUrl ? { opsUrl } : {}),
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing = true;
@@ -68,14 +93,23 @@ export async function startReceiver(
         );
         // Keep-alive connections turn idle as their last answer goes out; close them as they do.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        // The operations port answers (readiness false) until the public port has drained.
         server.close(() => {
           clearTimeout(timer);
           clearInterval(sweep);
-          resolve();
+          if (!ops) return resolve();
+          ops.closeAllConnections();
+          ops.close(() => resolve());
         });
         server.closeIdleConnections();
       });
       return closed;
     },
   };
+}
+
+function urlOf(server: Server): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

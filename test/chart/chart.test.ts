@@ -88,6 +88,48 @@ afterAll(async () => {
 });
 
 describe('charts/keyless-deploy', () => {
+  test('metrics and health have their own ports: probes, the metrics Services, the ServiceMonitor and the NetworkPolicy use them; the public Service (and the HTTPRoute behind it) never reaches /metrics', () => {
+    type Obj = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+    const objects = render(VALUE_SETS.gateway!) as unknown as Obj[];
+    const named = (kind: string, name: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name === name);
+    const receiver = named('Deployment', 'kd-receiver') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: Array<{
+              ports: Array<{ name: string; containerPort: number }>;
+              env: Array<{ name: string; value?: string }>;
+              readinessProbe: { httpGet: { port: string } };
+              livenessProbe: { httpGet: { port: string } };
+            }>;
+          };
+        };
+      };
+    };
+    const container = receiver.spec.template.spec.containers[0]!;
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 8082, protocol: 'TCP' },
+    ]);
+    expect(container.env.find((e) => e.name === 'KEYLESS_OPS_LISTEN')?.value).toBe('0.0.0.0:8082');
+    expect([container.readinessProbe.httpGet.port, container.livenessProbe.httpGet.port]).toEqual([
+      'metrics',
+      'metrics',
+    ]);
+    expect(
+      (named('Service', 'kd-receiver')?.spec.ports as Array<{ name: string }>).map((p) => p.name),
+    ).toEqual(['http']);
+    expect(named('Service', 'kd-receiver-metrics')?.spec.ports).toEqual([
+      { name: 'metrics', port: 8082, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    expect(named('ServiceMonitor', 'kd')?.spec.endpoints).toEqual([
+      { port: 'metrics', path: '/metrics', interval: expect.any(String) },
+    ]);
+    const policy = named('NetworkPolicy', 'kd')?.spec.ingress as Array<{ ports: Array<{ port: number }> }>;
+    expect(policy.flatMap((rule) => rule.ports.map((p) => p.port))).toEqual([8080, 8081, 8082]);
+  });
+
   test('the chart CRDs are the project CRDs, byte for byte', () => {
     const files = readdirSync(join(PROJECT_ROOT, 'crds')).sort();
     expect(readdirSync(join(CHART, 'crds')).sort()).toEqual(files);

@@ -102,7 +102,7 @@ async function runComponents(
     60_000,
     async () => {
       const ready = await Promise.all([
-        fetch(`http://127.0.0.1:${receiver.ports.http}/readyz`).then((r) => r.ok),
+        fetch(`http://127.0.0.1:${receiver.ports.metrics}/readyz`).then((r) => r.ok),
         fetch(`http://127.0.0.1:${controller.ports.metrics}/readyz`).then((r) => r.ok),
       ]).catch(() => [false]);
       return ready.every(Boolean);

@@ -34,6 +34,7 @@ let output = '';
 /** The receiver process: its pid and what it logged. */
 const receiver = { pid: () => child.pid!, stdout: () => output };
 let url: URL;
+let opsUrl: URL;
 
 beforeAll(async () => {
   server = await startEmbeddedApiServer({ workloads: false });
@@ -69,6 +70,8 @@ beforeAll(async () => {
       KEYLESS_ATTESTATION_KEY_FILE: keyFile,
       KEYLESS_GITHUB_WEBHOOK_SECRET_FILE: secretFile,
       KEYLESS_RATE_LIMIT_PER_MINUTE: '0',
+      // The product's default is 0.0.0.0:8082; a free loopback port here.
+      KEYLESS_OPS_LISTEN: '127.0.0.1:0',
     },
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -78,6 +81,7 @@ beforeAll(async () => {
     describe: () => output,
   });
   url = new URL(/"url":"(http[^"]+)"/.exec(receiver.stdout())![1]!);
+  opsUrl = new URL(/"opsUrl":"(http[^"]+)"/.exec(receiver.stdout())?.[1] ?? 'http://missing.invalid');
 }, 90_000);
 
 afterAll(async () => {
@@ -248,4 +252,14 @@ test('a client that aborts mid-body is logged at info, not as an unexpected erro
   expect(JSON.parse(line()!)).toMatchObject({ level: 'info', msg: 'request refused', status: 400 });
   expect(line()).not.toContain('stack');
   expect(receiver.stdout()).not.toContain('unexpected error');
+});
+
+test('metrics and health are served on the operations port only, not on the public port', async () => {
+  for (const path of ['/metrics', '/healthz', '/readyz']) {
+    expect([path, (await fetch(`${url.origin}${path}`)).status]).toEqual([path, 404]);
+    expect([path, (await fetch(`${opsUrl.origin}${path}`)).status]).toEqual([path, 200]);
+  }
+  expect(await (await fetch(`${opsUrl.origin}/metrics`)).text()).toContain('receiver_dispatches_total');
+  // And the operations port serves nothing else.
+  expect((await fetch(`${opsUrl.origin}/v1/dispatch`, { method: 'POST' })).status).toBe(404);
 });

@@ -89,7 +89,11 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       parseImageReference,
     });
     receiver = await startReceiver(
-      { listen: receiverConfig.listen, shutdownTimeoutSeconds: receiverConfig.shutdownTimeoutSeconds },
+      {
+        listen: receiverConfig.listen,
+        opsListen: receiverConfig.opsListen,
+        shutdownTimeoutSeconds: receiverConfig.shutdownTimeoutSeconds,
+      },
       { ...deps, github: gitHubWebhooks(github) },
     );
   }
