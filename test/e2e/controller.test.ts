@@ -5,6 +5,7 @@
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import type { KubeObject } from '../../src/kube/kube-client.js';
 import { kubectlOk } from '../support/kubectl.js';
+import { grantApproverRbac } from '../support/test-cluster.js';
 import { startHarness, type Harness, type Request } from './harness.js';
 
 let h: Harness;
@@ -114,6 +115,8 @@ describe('controller', () => {
   });
 
   test('approval: waits, then deploys once an approver approves; a rejection by an approver ends it', async () => {
+    // On a real cluster alice and bob need RBAC to annotate DeployRequests at all.
+    if (h.real) await grantApproverRbac(h.kube);
     await h.scenario('e2e-approval', { approval: { required: true, approvers: ['alice', 'bob'] } });
     await h.manual('e2e-approval', 'gated');
     await h.waitFor('e2e-approval', 'gated', ['WaitingForApproval']);

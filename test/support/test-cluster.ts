@@ -133,8 +133,12 @@ const CLUSTER_ROLE_BINDINGS: ResourceType = {
 };
 const APPROVER_ROLE = 'keyless-test-approvers';
 
-/** Every authenticated user may get, list, watch, patch and update DeployRequests and read policies. */
-async function grantApproverRbac(kube: KubeClient): Promise<void> {
+/**
+ * Every authenticated user may get, list, watch, patch and update DeployRequests and read policies
+ * (as a team's approvers are granted), so that on a real cluster it is admission, not RBAC, that
+ * decides whose approval is written. Kept installed: every suite of a run may rely on it.
+ */
+export async function grantApproverRbac(kube: KubeClient): Promise<void> {
   const objects: Array<[ResourceType, KubeObject]> = [
     [
       CLUSTER_ROLES,
