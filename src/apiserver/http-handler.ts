@@ -23,6 +23,7 @@ import {
   badRequest,
   gone,
   internalError,
+  invalid,
   methodNotAllowed,
   notAcceptable,
   unsupportedMediaType,
@@ -162,7 +163,16 @@ function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;
 }
 
-function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
+/**
+ * The field manager of a write that names none: the User-Agent up to its first `/` (kubectl sends
+ * `kubectl/v1.33...`, client-node `kubernetes-client-javascript/...`), as kube-apiserver names it.
+ */
+function defaultManager(userAgent: string | undefined): string | undefined {
+  const name = (userAgent ?? '').split('/')[0]?.slice(0, 128);
+  return name ? name : undefined;
+}
+
+function writeOptions(query: URLSearchParams, user: UserInfo, userAgent?: string): WriteOptions {
   const validation = query.get('fieldValidation');
   if (validation && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
     throw badRequest(`fieldValidation "${validation}" is not supported: must be one of Strict, Warn, Ignore`);
@@ -172,7 +182,7 @@ function writeOptions(query: URLSearchParams, user: UserInfo): WriteOptions {
   const force = query.get('force');
   return {
     dryRun: dryRun.length > 0,
-    fieldManager: query.get('fieldManager') ?? undefined,
+    fieldManager: query.get('fieldManager') ?? defaultManager(userAgent),
     fieldValidation: (validation as WriteOptions['fieldValidation']) ?? undefined,
     force: force === 'true',
     user,
@@ -291,8 +301,9 @@ export function createHttpHandler(
           resourceVersion: query.get('resourceVersion') ?? undefined,
         });
         const metadata = {
+          // A custom resource list (unstructured) always carries continue, "" on the last page.
+          ...(list.continue ? { continue: list.continue } : resource.crd ? { continue: '' } : {}),
           resourceVersion: list.resourceVersion,
-          ...(list.continue ? { continue: list.continue } : {}),
           ...(list.remainingItemCount !== undefined ? { remainingItemCount: list.remainingItemCount } : {}),
         };
         if (table)
@@ -324,18 +335,24 @@ export function createHttpHandler(
           const answer = answerReview(resource, body, userFromHeaders(request.headersDistinct));
           return send(response, 201, answer);
         }
-        const result = service.create(scope, body, writeOptions(query, user));
+        const result = service.create(scope, body, writeOptions(query, user, request.headers['user-agent']));
         return send(response, 201, result.object, warningHeaders(result.warnings));
       }
       case 'update': {
         const body = decodeObjectBody(request.headers['content-type'], await readBody(request), subresource);
-        const result = service.update(scope, body, writeOptions(query, user));
+        const result = service.update(scope, body, writeOptions(query, user, request.headers['user-agent']));
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'patch': {
         const patchType = patchTypeOf(request.headers['content-type'] ?? '');
         const text = (await readBody(request)).toString('utf8');
-        const result = service.patch(scope, patchType, text, writeOptions(query, user));
+        const result = service.patch(
+          scope,
+          patchType,
+          text,
+          // An apply must name its manager: no default from the User-Agent.
+          writeOptions(query, user, patchType === 'apply' ? undefined : request.headers['user-agent']),
+        );
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }
       case 'delete': {
@@ -345,6 +362,16 @@ export function createHttpHandler(
           ? (decodeObjectBody(request.headers['content-type'], body) as Record<string, unknown>)
           : {};
         const preconditions = (options.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
+        const propagation =
+          query.get('propagationPolicy') ?? (options.propagationPolicy as string | undefined);
+        if (propagation !== undefined && !['Foreground', 'Background', 'Orphan'].includes(propagation))
+          throw invalid({ name: '', group: 'meta.k8s.io', plural: 'deleteoptions', kind: 'DeleteOptions' }, [
+            {
+              reason: 'FieldValueNotSupported',
+              message: `Unsupported value: ${JSON.stringify(propagation)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
+              field: 'propagationPolicy',
+            },
+          ]);
         const dryRun =
           query.getAll('dryRun').includes('All') ||
           (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
@@ -353,7 +380,22 @@ export function createHttpHandler(
           preconditions,
           user,
         });
-        return send(response, 200, object);
+        // An object that finalizers keep is answered as it is now; one that is gone (or would be,
+        // in a dry run) with a success Status naming it, as kube-apiserver answers.
+        if ((object.metadata as Record<string, unknown>).deletionTimestamp)
+          return send(response, 200, object);
+        return send(response, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: {
+            name: object.metadata.name,
+            ...(resource.group ? { group: resource.group } : {}),
+            kind: resource.plural,
+            uid: object.metadata.uid,
+          },
+        });
       }
     }
   }
