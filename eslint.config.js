@@ -6,6 +6,7 @@ export default tseslint.config(
     ignores: [
       'dist/',
       'dist-bench/',
+      'dist-test/',
       'bench-results/',
       'dist-smoke/',
       'node_modules/',

@@ -16,6 +16,7 @@ export default {
     '<rootDir>/test/github/github-reporting.test.ts',
     '<rootDir>/test/receiver/receiver-e2e.test.ts',
     '<rootDir>/test/apiserver/kubectl-conformance.test.ts',
+    '<rootDir>/test/api/policy-claims-schema.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',
     // The differential suite: every scenario on the embedded and on the real API server.
     '<rootDir>/test/conformance/differential.test.ts',

@@ -1,14 +1,22 @@
 /**
- * Child process: an embedded API server with the CRDs installed and instant simulated rollouts.
+ * Child process: the bench's API server side. Without arguments it runs an embedded API server with
+ * the CRDs installed and instant simulated rollouts; with `KUBECONFIG_FILE` it talks to that (real)
+ * API server over HTTPS instead, installs the CRDs there and does the same work as a client.
  * Prints `READY {"url": ...}`. The parent seeds it over IPC (`seed`: namespaces with Deployments and
- * a DeployPolicy; `createRequests`: manual DeployRequests written in-process, straight into the
- * store) and reads DeployRequest phases counted by an in-process watch (`phases`).
+ * a DeployPolicy; `createRequests`: manual DeployRequests, written in-process straight into the
+ * embedded store, or created over HTTPS, 16 at a time, on a real server) and reads DeployRequest
+ * phases counted by a watch (`phases`).
+ *
+ * Usage: `node api-server-process.js [KUBECONFIG_FILE]`
  */
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TERMINAL_PHASES, type DeployPhase, type DeployRequest } from '../src/api/types.js';
 import { startEmbeddedApiServer } from '../src/apiserver/embedded-api-server.js';
-import type { KubeObject } from '../src/kube/kube-client.js';
+import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
+import type { KubeClient, KubeObject } from '../src/kube/kube-client.js';
+import { loadKubeConfig } from '../src/kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../src/kube/resource-types.js';
 import { installCrds } from '../src/playground/playground.js';
 import { fixtures } from './fixtures.js';
@@ -18,6 +26,8 @@ import { serveRequests } from './serve-requests.js';
 /** `seed` payload: namespaces, each with these Deployments and the bench DeployPolicy. */
 export interface SeedRequest {
   namespaces: Array<{ name: string; workloads: string[] }>;
+  /** Replicas of each Deployment (default 2). */
+  replicas?: number;
 }
 
 /** `createRequests` payload: manual DeployRequests to write. */
@@ -39,10 +49,34 @@ type Request = DeployRequest & KubeObject;
 
 const CRDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crds');
 
+/** Run `fn` over `items`, `concurrency` at a time. */
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
 async function main(): Promise<void> {
-  const server = await startEmbeddedApiServer({ workloads: { stepMs: 0 }, watchWindow: 200_000 });
-  const kube = server.kubeClient();
+  const kubeconfigFile = process.argv[2];
+  const server = kubeconfigFile
+    ? undefined
+    : await startEmbeddedApiServer({ workloads: { stepMs: 0 }, watchWindow: 200_000 });
+  const kube: KubeClient = server
+    ? server.kubeClient()
+    : createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: readFileSync(kubeconfigFile!, 'utf8') }));
+  const url =
+    server?.url ??
+    loadKubeConfig({ kubeconfigYaml: readFileSync(kubeconfigFile!, 'utf8') }).getCurrentCluster()?.server;
   await installCrds(kube, CRDS_DIR);
+  // An embedded store takes writes in-process one by one; a real server is a network away.
+  const writers = server ? 1 : 16;
   const rss = samplePeakRss();
 
   const phases = new Map<string, DeployPhase>();
@@ -74,25 +108,29 @@ async function main(): Promise<void> {
   );
 
   serveRequests(
-    { url: server.url },
+    { url },
     {
       async seed(payload) {
-        for (const namespace of (payload as SeedRequest).namespaces) {
+        const { namespaces, replicas } = payload as SeedRequest;
+        for (const namespace of namespaces) {
           await kube.create(RESOURCE_TYPES.namespaces, fixtures.namespace(namespace.name));
           await kube.create(RESOURCE_TYPES.deployPolicies, fixtures.policy(namespace.name));
-          for (const workload of namespace.workloads)
-            await kube.create(RESOURCE_TYPES.deployments, fixtures.deployment(namespace.name, workload));
         }
-        return { revision: server.revision() };
+        const workloads = namespaces.flatMap((namespace) =>
+          namespace.workloads.map((workload) => fixtures.deployment(namespace.name, workload, replicas)),
+        );
+        await inParallel(workloads, writers, (workload) => kube.create(RESOURCE_TYPES.deployments, workload));
+        return {};
       },
       async createRequests(payload) {
-        for (const r of (payload as CreateRequests).requests)
-          await kube.create(
+        await inParallel((payload as CreateRequests).requests, writers, (r) =>
+          kube.create(
             RESOURCE_TYPES.deployRequests,
             fixtures.manualRequest(r.namespace, r.name, r.workload, r.image),
-          );
+          ),
+        );
         allTerminalAt = undefined;
-        return { revision: server.revision() };
+        return {};
       },
       phases(): PhaseCounts {
         const byPhase: Record<string, number> = {};
@@ -123,7 +161,7 @@ async function main(): Promise<void> {
         rss.reset();
       },
     },
-    () => server.close(),
+    async () => server?.close(),
   );
 }
 

@@ -1,13 +1,13 @@
 /**
  * Child process: the controller, as the CLI runs it (concurrency 4, default poll and history
- * settings, single replica), against an API server URL over HTTP with client-node. Its own process,
+ * settings, single replica), against the API server of a kubeconfig file over HTTP(S) with client-node. Its own process,
  * so the RSS it reports is the controller's alone.
  *
- * Usage: `node controller-process.js API_SERVER_URL ATTESTATION_PUBLIC_KEY_FILE`
+ * Usage: `node controller-process.js KUBECONFIG_FILE ATTESTATION_PUBLIC_KEY_FILE`
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { loadAttestationPublicKeys } from '../src/attestation/attestation-keys.js';
-import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
+import { readFileSync } from 'node:fs';
 import { startController } from '../src/controller/controller-manager.js';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
@@ -42,9 +42,9 @@ async function metricTotals(metrics: Metrics, name: string, label: string): Prom
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const rss = samplePeakRss();
-  const [url, publicKeyFile] = process.argv.slice(2) as [string, string];
+  const [kubeconfigFile, publicKeyFile] = process.argv.slice(2) as [string, string];
   const metrics = createMetrics({ collectDefaults: true });
-  const config = loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(url) });
+  const config = loadKubeConfig({ kubeconfigYaml: readFileSync(kubeconfigFile, 'utf8') });
   const kube = createClientNodeKubeClient(config);
   const controller = await startController({
     kube,

@@ -5,6 +5,8 @@
  */
 import { loadavg } from 'node:os';
 import type { PhaseCounts } from './api-server-process.js';
+import type { ApiServerMode } from './bench-api-server.js';
+import { apiCallsBetween } from './bench-api-server.js';
 import { startBenchCluster } from './bench-cluster.js';
 import type { ControllerStats } from './controller-process.js';
 
@@ -36,13 +38,21 @@ export interface ScaleResult extends ScaleScenario {
   namespaceListMs: number;
   /** Load average (1 min) of the machine when the scenario ended: other work competing for the CPUs. */
   loadAverage: number;
+  /** API calls kube-apiserver served during the drain, by verb and resource (real control plane). */
+  apiCalls?: Record<string, number>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Run one scale scenario in fresh child processes. */
-export async function runControllerScale(scenario: ScaleScenario): Promise<ScaleResult> {
-  const cluster = await startBenchCluster();
+/**
+ * Run one scale scenario in fresh processes (a fresh API server too). On a real control plane the
+ * Deployments have 0 replicas (see end-to-end-bench.ts).
+ */
+export async function runControllerScale(
+  scenario: ScaleScenario,
+  mode: ApiServerMode = 'embedded',
+): Promise<ScaleResult> {
+  const cluster = await startBenchCluster(mode);
   try {
     const perNamespace = Math.ceil(scenario.workloads / scenario.namespaces);
     const perWorkload = Math.ceil(scenario.requests / scenario.workloads);
@@ -50,7 +60,7 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
       name: `scale-${n}`,
       workloads: Array.from({ length: perNamespace }, (_, w) => `web-${w}`),
     }));
-    await cluster.seed({ namespaces });
+    await cluster.seed({ namespaces, ...(mode === 'cluster' ? { replicas: 0 } : {}) });
     const requests: Array<{ namespace: string; name: string; workload: string; image: string }> = [];
     for (let k = 0; k < perWorkload; k++)
       for (const namespace of namespaces)
@@ -66,8 +76,9 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
     for (let i = 0; i < requests.length; i += 1000)
       await cluster.apiServer.request('createRequests', { requests: requests.slice(i, i + 1000) });
     const namespaceListMs = await cluster.apiServer.request<number>('timeNamespaceList', namespaces[0]!.name);
-    await cluster.apiServer.request('resetRss');
+    await cluster.api.resetRss();
 
+    const callsBefore = await cluster.api.apiCalls();
     const forkedAt = Date.now();
     const controller = await cluster.startController();
     let counts = await cluster.apiServer.request<PhaseCounts>('phases');
@@ -76,6 +87,7 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
       counts = await cluster.apiServer.request<PhaseCounts>('phases');
     }
     const stats = await controller.request<ControllerStats>('stats');
+    const apiCalls = apiCallsBetween(callsBefore, await cluster.api.apiCalls());
     const drainSeconds =
       counts.allTerminalAt !== undefined ? (counts.allTerminalAt - forkedAt) / 1000 : undefined;
     return {
@@ -84,12 +96,13 @@ export async function runControllerScale(scenario: ScaleScenario): Promise<Scale
       syncSeconds: (stats.syncedAt - forkedAt) / 1000,
       perSecond: counts.terminal / (drainSeconds ?? (Date.now() - forkedAt) / 1000),
       controllerPeakRss: stats.peakRss,
-      apiServerPeakRss: counts.peakRss,
+      apiServerPeakRss: await cluster.api.peakRss(),
       byPhase: counts.byPhase,
       reconciles: Object.values(stats.reconciles).reduce((a, b) => a + b, 0),
       patches: stats.patches,
       namespaceListMs,
       loadAverage: loadavg()[0] ?? 0,
+      ...(apiCalls ? { apiCalls } : {}),
     };
   } finally {
     await cluster.close();

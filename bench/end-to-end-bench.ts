@@ -4,12 +4,13 @@
  * DeployRequests and Deployments over HTTP and timestamps, per dispatch, the answer, the first
  * Deployment event carrying the request's annotation (patched) and the request's Succeeded event.
  */
+import { readFileSync } from 'node:fs';
 import { ANNOTATIONS, type DeployRequest } from '../src/api/types.js';
-import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
 import type { KubeObject, WatchHandle } from '../src/kube/kube-client.js';
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
 import { RESOURCE_TYPES } from '../src/kube/resource-types.js';
+import type { ApiServerMode } from './bench-api-server.js';
 import { BENCH_AUDIENCE, startBenchCluster } from './bench-cluster.js';
 import { BENCH_CLAIMS } from './fixtures.js';
 import { summarizeLatency, type LatencySummary } from './latency-summary.js';
@@ -43,25 +44,38 @@ const WARM_UP_SECONDS = 2;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-/** Run the end-to-end bench. */
-export async function runEndToEndBench(options: EndToEndOptions): Promise<EndToEndResult> {
-  const cluster = await startBenchCluster();
+/**
+ * Run the end-to-end bench. On a real control plane the Deployments have 0 replicas: the real
+ * deployment controller still creates a ReplicaSet and reports the rollout, but no Pods are
+ * scheduled (the nearest a real server comes to instant rollouts).
+ */
+export async function runEndToEndBench(
+  options: EndToEndOptions,
+  mode: ApiServerMode = 'embedded',
+): Promise<EndToEndResult> {
+  const cluster = await startBenchCluster(mode);
   const watches: WatchHandle[] = [];
   try {
     const workloads = Array.from({ length: options.workloads }, (_, i) => `web-${i}`);
-    await cluster.seed({ namespaces: [{ name: NAMESPACE, workloads }] });
+    await cluster.seed({
+      namespaces: [{ name: NAMESPACE, workloads }],
+      ...(mode === 'cluster' ? { replicas: 0 } : {}),
+    });
     const receiver = await cluster.startReceiver();
     await cluster.startController();
 
     const total = options.rate * (WARM_UP_SECONDS + options.seconds);
-    const tokens: string[] = [];
-    for (let i = 0; i < total; i++)
-      tokens.push(await cluster.issuer.mint(BENCH_CLAIMS, { audience: BENCH_AUDIENCE }));
+    const tokens = await cluster.issuer.mint(
+      Array.from({ length: total }, () => ({
+        claims: BENCH_CLAIMS,
+        options: { audience: BENCH_AUDIENCE, expiresInSeconds: 900 },
+      })),
+    );
 
     const patchedAt = new Map<string, number>();
     const succeededAt = new Map<string, number>();
     const kube = createClientNodeKubeClient(
-      loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(cluster.apiServerUrl) }),
+      loadKubeConfig({ kubeconfigYaml: readFileSync(cluster.api.kubeconfigPath, 'utf8') }),
     );
     const prefix = `${NAMESPACE}/`;
     for (const [type, onObject] of [

@@ -20,13 +20,13 @@ export const fixtures = {
     return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
   },
 
-  deployment(namespace: string, name: string): KubeObject {
+  deployment(namespace: string, name: string, replicas = 2): KubeObject {
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name, namespace, labels: { app: name } },
       spec: {
-        replicas: 2,
+        replicas,
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },

@@ -19,6 +19,8 @@ export interface LoadResult {
   perSecond: number;
   /** Answers by HTTP status. */
   statuses: Record<string, number>;
+  /** Milliseconds from sending each request to reading its whole answer. */
+  latencies: number[];
 }
 
 /** Run `next()` requests against `baseUrl` with `concurrency` clients; `next` returns undefined when done. */
@@ -32,6 +34,7 @@ export async function runHttpLoad(options: {
   const url = new URL(options.baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
   let count = 0;
   const started = performance.now();
   const deadline = options.durationMs === undefined ? Infinity : started + options.durationMs;
@@ -66,7 +69,9 @@ export async function runHttpLoad(options: {
         if (performance.now() >= deadline) return;
         const spec = options.next();
         if (!spec) return;
+        const sent = performance.now();
         const status = await send(spec);
+        latencies.push(performance.now() - sent);
         statuses[status] = (statuses[status] ?? 0) + 1;
         count++;
       }
@@ -74,5 +79,5 @@ export async function runHttpLoad(options: {
   );
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  return { requests: count, seconds, perSecond: count / seconds, statuses };
+  return { requests: count, seconds, perSecond: count / seconds, statuses, latencies };
 }

@@ -1,87 +1,138 @@
 /**
- * Receiver verification throughput over real HTTP: accepted dispatches (fresh token each, creating
- * DeployRequests on the API server child) and refused tokens of five kinds, each compared with
- * plain `jose` `jwtVerify` RS256 throughput measured in the same run with the same 2048-bit key.
+ * Receiver throughput over real HTTP, each figure against a floor measured in the same run with the
+ * same load generator and concurrency: accepted dispatches (fresh token each, creating
+ * DeployRequests) against a bare `create DeployRequest` loop on the same API server; refused tokens
+ * of five kinds against a bare `node:http` server answering 401. With a peer (real control plane
+ * only), the same load against Flux notification-controller's `generic-oidc` Receiver on the same
+ * issuer and API server, then both with the issuer down.
  */
-import { importJWK, type CryptoKey } from 'jose';
+import { startBenchCluster, BENCH_AUDIENCE } from './bench-cluster.js';
+import { apiCallsBetween, type ApiServerMode } from './bench-api-server.js';
+import type { CreateFloorRun } from './create-floor-process.js';
 import { BENCH_CLAIMS } from './fixtures.js';
-import { startBenchCluster } from './bench-cluster.js';
+import { startFluxPeer, type FluxPeerInfo } from './flux-peer.js';
 import { runHttpLoad, type LoadRequest, type LoadResult } from './http-load.js';
-import { measureJwtVerify } from './jwt-verify-baseline.js';
+import type { MintSpec } from './issuer-process.js';
+import { summarizeLatency, type LatencySummary } from './latency-summary.js';
 
 /** Settings of the receiver bench. */
 export interface ReceiverBenchOptions {
-  /** Concurrent HTTP clients (and verifications in flight for the yardstick). */
+  /** Concurrent HTTP clients (and writes in flight for the create floor). */
   concurrency: number;
   /** Accepted dispatches to send (each needs a freshly minted token). */
   accepted: number;
-  /** How long each refused-token kind and the yardstick run. */
+  /** How long each refused-token kind runs. */
   durationMs: number;
+  /** Valid tokens sent to each receiver while the issuer is down (peer runs). */
+  outageTokens?: number;
 }
 
-/** One measured line: requests per second and the ratio to `jwtVerify`. */
+/** One measured line. */
 export interface ThroughputRow {
   name: string;
   requests: number;
   perSecond: number;
-  /** `jwtVerify` per second measured just before this row (same concurrency). */
-  jwtVerifyPerSecond: number;
-  ratio: number;
-  /** Least ratio wanted; 0 for reference rows. */
-  target: number;
+  latency: LatencySummary;
   statuses: Record<string, number>;
+  /** The floor this row is compared with: its name and rate, measured in this run. */
+  floor?: { name: string; perSecond: number };
+  /** perSecond / floor; undefined for floor rows. */
+  ratio?: number;
+  /** Least ratio wanted. */
+  target?: number;
+  /** API calls kube-apiserver served per request of this row, by verb and resource (real control plane). */
+  apiCallsPerRequest?: Record<string, number>;
+}
+
+/** The same token kinds against the peer. */
+export interface PeerRow extends ThroughputRow {
+  /** keyless-deploy's rate for the kind (from `rows`), over the peer's. */
+  versusPeer: number;
+  /** Least `versusPeer` wanted; undefined: reported only. */
+  peerTarget?: number;
 }
 
 /** Results of the receiver bench. */
 export interface ReceiverBenchResult {
+  apiServer: string;
   concurrency: number;
-  jwtVerify: { perSecond: number; sequentialPerSecond: number };
   rows: ThroughputRow[];
-  /** RSA verifications the receiver did for all refused-token runs but bad-signature (expect 0). */
+  /** RSA verifications the receiver did for the four cheap refusal kinds (expect 0). */
   rsaForCheapRefusals: number;
   receiverPeakRss: number;
+  peer?: {
+    info: FluxPeerInfo;
+    rows: PeerRow[];
+    /** Discovery/JWKS requests the issuer served per token the peer handled, by kind. */
+    issuerFetchesPerRequest: Record<string, number>;
+    peerPeakRss: number;
+    /** Valid fresh tokens sent to each while the issuer answered 503, and how many each accepted. */
+    outage: {
+      sent: number;
+      keyless: number;
+      peer: number;
+      keylessStatuses: Record<string, number>;
+      peerStatuses: Record<string, number>;
+    };
+  };
 }
 
 const NAMESPACE = 'bench-receiver';
-const WORKLOADS = 10;
 
-/** Run the receiver bench. */
-export async function runReceiverBench(options: ReceiverBenchOptions): Promise<ReceiverBenchResult> {
-  const cluster = await startBenchCluster();
+/** Calls per request, two decimals. */
+function perRequest(calls: Record<string, number>, requests: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(calls).map(([key, count]) => [
+      key,
+      Math.round((count / Math.max(1, requests)) * 100) / 100,
+    ]),
+  );
+}
+const WORKLOADS = 10;
+const CHEAP = ['garbage', 'unknown issuer', 'wrong audience', 'expired'];
+
+/** Run the receiver bench on `mode`'s API server; `peer` adds Flux (cluster mode only). */
+export async function runReceiverBench(
+  options: ReceiverBenchOptions,
+  mode: ApiServerMode,
+  peer = false,
+): Promise<ReceiverBenchResult> {
+  const cluster = await startBenchCluster(mode);
   try {
     const workloads = Array.from({ length: WORKLOADS }, (_, i) => `web-${i}`);
     await cluster.seed({ namespaces: [{ name: NAMESPACE, workloads }] });
     const receiver = await cluster.startReceiver();
     const { issuer } = cluster;
-    const mint = (overrides: Record<string, string> = {}, expiresInSeconds?: number, audience?: string) =>
-      issuer.mint(
-        { ...BENCH_CLAIMS, ...overrides },
-        { audience: audience ?? 'keyless-deploy-bench', ...(expiresInSeconds ? { expiresInSeconds } : {}) },
-      );
+    const spec = (
+      claims: Record<string, string> = {},
+      expiresInSeconds?: number,
+      audience = BENCH_AUDIENCE,
+    ): MintSpec => ({
+      claims: { ...BENCH_CLAIMS, ...claims },
+      options: { audience, ...(expiresInSeconds ? { expiresInSeconds } : {}) },
+    });
+    const fresh = (count: number): Promise<string[]> =>
+      issuer.mint(Array.from({ length: count }, () => spec({}, 900)));
 
     // Tokens first: RS256 signing costs far more than verifying and must stay out of the timings.
-    const fresh: string[] = [];
-    for (let i = 0; i < options.accepted + 200; i++) fresh.push(await mint());
-    const valid = fresh.slice(0, 64);
-    const other = await mint();
-    const otherSignature = other.slice(other.lastIndexOf('.') + 1);
+    const ours = await fresh(options.accepted + 200);
+    const [other, unknownIssuer, wrongAudience, expired] = await issuer.mint([
+      spec({}, 900),
+      spec({ iss: 'https://token.actions.example.com' }, 900),
+      spec({}, 900, 'someone-else'),
+      spec({}, -3600),
+    ]);
+    const valid = ours.slice(0, 64);
+    const otherSignature = other!.slice(other!.lastIndexOf('.') + 1);
     const garbagePart = Buffer.from('x'.repeat(300)).toString('base64url');
     const refused: Record<string, string[]> = {
       garbage: [`${garbagePart}.${garbagePart}.${garbagePart}`],
-      'unknown issuer': [await mint({ iss: 'https://token.actions.example.com' })],
-      'wrong audience': [await mint({}, undefined, 'someone-else')],
-      expired: [await mint({}, -3600)],
+      'unknown issuer': [unknownIssuer!],
+      'wrong audience': [wrongAudience!],
+      expired: [expired!],
       // A valid header and payload with another token's signature: only the RSA check can refuse it.
       'bad signature': valid.map((token) => `${token.slice(0, token.lastIndexOf('.'))}.${otherSignature}`),
     };
-
-    const key = (await importJWK(issuer.jwks.keys[0]!, 'RS256')) as CryptoKey;
-    await measureJwtVerify(valid, key, options.concurrency, 500); // warm-up
-    const sequential = await measureJwtVerify(valid, key, 1, options.durationMs);
-    const yardstick = await measureJwtVerify(valid, key, options.concurrency, options.durationMs);
-    // Other work on the machine varies: each row is compared with a yardstick run right before it.
-    const adjacent = async (): Promise<number> =>
-      (await measureJwtVerify(valid, key, options.concurrency, Math.min(2000, options.durationMs))).perSecond;
 
     let workload = 0;
     const dispatch = (token: string): LoadRequest => ({
@@ -96,70 +147,184 @@ export async function runReceiverBench(options: ReceiverBenchOptions): Promise<R
       }),
     });
     const load = (
+      baseUrl: string,
       next: () => LoadRequest | undefined,
       durationMs?: number,
-      baseUrl = receiver.url,
     ): Promise<LoadResult> =>
-      runHttpLoad({
-        baseUrl,
-        concurrency: options.concurrency,
-        next,
-        ...(durationMs ? { durationMs } : {}),
-      });
+      runHttpLoad({ baseUrl, concurrency: options.concurrency, next, ...(durationMs ? { durationMs } : {}) });
+    const measured = (name: string, result: LoadResult): ThroughputRow => ({
+      name,
+      requests: result.requests,
+      perSecond: result.perSecond,
+      latency: summarizeLatency(result.latencies),
+      statuses: result.statuses,
+    });
 
     // Warm-up: 200 accepted dispatches (JIT, connections, the policy list path).
     let index = 0;
-    await load(() => (index < 200 ? dispatch(fresh[index++]!) : undefined));
+    await load(receiver.url, () => (index < 200 ? dispatch(ours[index++]!) : undefined));
     const rows: ThroughputRow[] = [];
-    const row = (name: string, result: LoadResult, target: number, jwtVerifyPerSecond: number): void => {
-      rows.push({
-        name,
-        requests: result.requests,
-        perSecond: result.perSecond,
-        jwtVerifyPerSecond,
-        ratio: result.perSecond / jwtVerifyPerSecond,
-        target,
-        statuses: result.statuses,
-      });
+
+    // The API server's write floor, right before the accepted run, same count and concurrency.
+    const createFloor = await cluster.startChild('create-floor-process.js', [cluster.api.kubeconfigPath]);
+    const floorRun: CreateFloorRun = {
+      namespace: NAMESPACE,
+      workloads,
+      count: options.accepted,
+      concurrency: options.concurrency,
     };
-    let yard = await adjacent();
-    row(
+    const creates = await createFloor.request<{ requests: number; perSecond: number }>('run', floorRun);
+    const createFloorName = `bare create DeployRequest loop, ${cluster.api.describe}`;
+    rows.push({
+      name: 'floor: bare create DeployRequest loop',
+      requests: creates.requests,
+      perSecond: creates.perSecond,
+      latency: summarizeLatency([]),
+      statuses: { '201': creates.requests },
+    });
+    const callsBefore = await cluster.api.apiCalls();
+    const accepted = measured(
       'accepted',
-      await load(() => (index < fresh.length ? dispatch(fresh[index++]!) : undefined)),
-      0.4,
-      yard,
+      await load(receiver.url, () => (index < ours.length ? dispatch(ours[index++]!) : undefined)),
     );
+    const calls = apiCallsBetween(callsBefore, await cluster.api.apiCalls());
+    rows.push({
+      ...accepted,
+      ...(calls ? { apiCallsPerRequest: perRequest(calls, accepted.requests) } : {}),
+      floor: { name: createFloorName, perSecond: creates.perSecond },
+      ratio: accepted.perSecond / creates.perSecond,
+      target: 0.7,
+    });
+
+    // The HTTP floor: a bare node:http server answering 401, measured right before each refusal
+    // kind (other work on this machine varies), 2 s each.
+    const httpFloor = await cluster.startChild('http-floor-process.js');
+    const floorUrl = httpFloor.ready.url as string;
+    const garbage = refused.garbage![0]!;
+    const floorRate = async (): Promise<number> =>
+      (await load(floorUrl, () => dispatch(garbage), Math.min(2000, options.durationMs))).perSecond;
+    const floorRow = measured(
+      'floor: bare node:http 401',
+      await load(floorUrl, () => dispatch(garbage), options.durationMs),
+    );
+    rows.push(floorRow);
 
     const rsaBefore = (await receiver.request<{ rsaVerifications: number }>('stats')).rsaVerifications;
     let rsaForCheapRefusals = 0;
     for (const [name, tokens] of Object.entries(refused)) {
       let i = 0;
-      yard = await adjacent();
-      const result = await load(() => dispatch(tokens[i++ % tokens.length]!), options.durationMs);
-      row(name, result, name === 'bad signature' ? 0.8 : 3, yard);
-      if (name !== 'bad signature') {
+      const floor = await floorRate();
+      const row = measured(
+        name,
+        await load(receiver.url, () => dispatch(tokens[i++ % tokens.length]!), options.durationMs),
+      );
+      rows.push({
+        ...row,
+        floor: { name: 'bare node:http 401 measured just before', perSecond: floor },
+        ratio: row.perSecond / floor,
+        target: name === 'bad signature' ? 0.5 : 0.7,
+      });
+      if (CHEAP.includes(name)) {
         const now = (await receiver.request<{ rsaVerifications: number }>('stats')).rsaVerifications;
         rsaForCheapRefusals = now - rsaBefore;
       }
     }
-    // Reference: the same load generator against a bare node:http server answering 401.
-    const floor = await cluster.startChild('http-floor-process.js');
-    yard = await adjacent();
-    const garbage = refused.garbage![0]!;
-    row(
-      'bare node:http 401 (reference)',
-      await load(() => dispatch(garbage), options.durationMs, floor.ready.url as string),
-      0,
-      yard,
-    );
-    const stats = await receiver.request<{ peakRss: number }>('stats');
-    return {
+    const receiverStats = await receiver.request<{ peakRss: number }>('stats');
+    const result: ReceiverBenchResult = {
+      apiServer: cluster.api.describe,
       concurrency: options.concurrency,
-      jwtVerify: { perSecond: yardstick.perSecond, sequentialPerSecond: sequential.perSecond },
       rows,
       rsaForCheapRefusals,
-      receiverPeakRss: stats.peakRss,
+      receiverPeakRss: receiverStats.peakRss,
     };
+    if (!peer) return result;
+    if (!cluster.api.controlPlane)
+      throw new Error('the peer runs against the real control plane only (--cluster)');
+
+    // The peer: same issuer, same API server, same load generator and concurrency.
+    const flux = await startFluxPeer({
+      controlPlane: cluster.api.controlPlane,
+      namespace: NAMESPACE,
+      issuerUrl: issuer.issuer,
+      audience: BENCH_AUDIENCE,
+      stateDir: cluster.dir,
+    });
+    try {
+      const hook = new URL(flux.url);
+      const toPeer = (token: string): LoadRequest => ({
+        method: 'POST',
+        path: hook.pathname,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const peerTokens = await fresh(options.accepted + 50);
+      let p = 0;
+      await load(hook.origin, () => (p < 50 ? toPeer(peerTokens[p++]!) : undefined)); // warm-up
+      const peerRows: PeerRow[] = [];
+      const issuerFetchesPerRequest: Record<string, number> = {};
+      const kinds: Array<[string, () => LoadRequest | undefined, number | undefined]> = [
+        [
+          'accepted',
+          () => (p < peerTokens.length ? toPeer(peerTokens[p++]!) : undefined),
+          options.durationMs,
+        ],
+        ...Object.entries(refused).map(([name, tokens]): [string, () => LoadRequest, number] => {
+          let i = 0;
+          return [name, () => toPeer(tokens[i++ % tokens.length]!), options.durationMs];
+        }),
+      ];
+      for (const [name, next, durationMs] of kinds) {
+        const fetchesBefore = await issuer.requestCount();
+        const peerCallsBefore = await cluster.api.apiCalls();
+        const measuredRow = measured(name, await load(hook.origin, next, durationMs));
+        const peerCalls = apiCallsBetween(peerCallsBefore, await cluster.api.apiCalls());
+        const row = {
+          ...measuredRow,
+          ...(peerCalls ? { apiCallsPerRequest: perRequest(peerCalls, measuredRow.requests) } : {}),
+        };
+        issuerFetchesPerRequest[name] =
+          ((await issuer.requestCount()) - fetchesBefore) / Math.max(1, row.requests);
+        const ourRate = rows.find((r) => r.name === name)!.perSecond;
+        peerRows.push({
+          ...row,
+          versusPeer: ourRate / row.perSecond,
+          ...(['accepted', 'wrong audience', 'expired', 'bad signature'].includes(name)
+            ? { peerTarget: 3 }
+            : {}),
+        });
+      }
+
+      // The issuer down: every discovery/JWKS fetch answers 503. Fresh valid tokens to each.
+      const sent = options.outageTokens ?? 100;
+      const [forUs, forPeer] = [await fresh(sent), await fresh(sent)];
+      await issuer.setAvailable(false);
+      let u = 0;
+      let f = 0;
+      const ourOutage = await load(receiver.url, () => (u < sent ? dispatch(forUs[u++]!) : undefined));
+      const peerOutage = await load(hook.origin, () => (f < sent ? toPeer(forPeer[f++]!) : undefined));
+      await issuer.setAvailable(true);
+      const ok = (statuses: Record<string, number>): number =>
+        Object.entries(statuses).reduce(
+          (sum, [status, count]) => sum + (status.startsWith('2') ? count : 0),
+          0,
+        );
+      result.peer = {
+        info: flux.info,
+        rows: peerRows,
+        issuerFetchesPerRequest,
+        peerPeakRss: flux.peakRss(),
+        outage: {
+          sent,
+          keyless: ok(ourOutage.statuses),
+          peer: ok(peerOutage.statuses),
+          keylessStatuses: ourOutage.statuses,
+          peerStatuses: peerOutage.statuses,
+        },
+      };
+      return result;
+    } finally {
+      await flux.stop();
+    }
   } finally {
     await cluster.close();
   }

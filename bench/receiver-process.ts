@@ -2,9 +2,9 @@
  * Child process: the receiver, configured as the CLI configures it but with rate limits off, a
  * silent logger, trusting one (local, http) issuer, talking to the API server over HTTP.
  *
- * Usage: `node receiver-process.js API_SERVER_URL ISSUER_URL AUDIENCE ATTESTATION_KEY_FILE`
+ * Usage: `node receiver-process.js KUBECONFIG_FILE ISSUER_URL AUDIENCE ATTESTATION_KEY_FILE`
  */
-import { kubeconfigYaml } from '../src/apiserver/embedded-api-server.js';
+import { readFileSync } from 'node:fs';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
 import { createMetrics } from '../src/observability/metrics.js';
@@ -15,7 +15,12 @@ import { samplePeakRss } from './peak-rss.js';
 import { serveRequests } from './serve-requests.js';
 
 async function main(): Promise<void> {
-  const [apiServer, issuer, audience, keyFile] = process.argv.slice(2) as [string, string, string, string];
+  const [kubeconfigFile, issuer, audience, keyFile] = process.argv.slice(2) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   const rss = samplePeakRss();
   const config = loadReceiverConfig(
     {},
@@ -30,7 +35,9 @@ async function main(): Promise<void> {
     },
   );
   const deps = await receiverDepsFromConfig(config, {
-    kube: createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: kubeconfigYaml(apiServer) })),
+    kube: createClientNodeKubeClient(
+      loadKubeConfig({ kubeconfigYaml: readFileSync(kubeconfigFile, 'utf8') }),
+    ),
     logger: silentLogger(),
     metrics: createMetrics({ collectDefaults: true }),
     evaluatePolicies,

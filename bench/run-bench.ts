@@ -1,67 +1,107 @@
 /**
- * `npm run bench [-- --quick]`: receiver throughput, end-to-end latency and controller scale, each
- * in its own child processes; prints the tables and writes everything as JSON to
- * `bench-results/bench-<timestamp>.json`.
+ * `npm run bench [-- --quick] [-- --cluster [--peer]]`: receiver throughput, end-to-end latency and
+ * controller scale, each in its own child processes, against the embedded API server (default) or
+ * a real control plane (`--cluster`, from `npm run cluster-tools`, started fresh per scenario by
+ * the project's starter in dist/, which this builds). `--peer` (with `--cluster`) adds Flux
+ * notification-controller's `generic-oidc` Receiver (built by `npm run peer-tools`) side by side.
+ * Prints the tables and writes everything as JSON to `bench-results/bench-<timestamp>.json`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { REPOSITORY_ROOT, type ApiServerMode } from './bench-api-server.js';
 import { formatBenchReport, type BenchResults } from './bench-report.js';
 import { runControllerScale, type ScaleScenario } from './controller-scale-bench.js';
+import { runDirectRolloutBench } from './direct-rollout-bench.js';
 import { runEndToEndBench, type EndToEndOptions } from './end-to-end-bench.js';
 import { runReceiverBench, type ReceiverBenchOptions } from './receiver-bench.js';
 
 /** Sizes of a bench run. */
 export interface BenchPlan {
   receiver: ReceiverBenchOptions;
+  /** The first is the baseline the others' p99 is compared with. */
   endToEnd: EndToEndOptions[];
+  /** The last is compared with the first for linear scale. */
   scale: ScaleScenario[];
+  /** Rollouts each way in the direct comparison (real control plane). */
+  directRollouts: number;
 }
 
 const FULL: BenchPlan = {
-  receiver: { concurrency: 16, accepted: 2000, durationMs: 5000 },
+  receiver: { concurrency: 16, accepted: 2000, durationMs: 5000, outageTokens: 100 },
   endToEnd: [
-    { rate: 50, workloads: 50, seconds: 15 },
     { rate: 10, workloads: 50, seconds: 10 },
+    { rate: 50, workloads: 50, seconds: 15 },
+    { rate: 100, workloads: 50, seconds: 15 },
+    { rate: 200, workloads: 50, seconds: 15 },
   ],
   scale: [
     { requests: 1000, workloads: 100, namespaces: 10, timeoutMs: 120_000 },
-    { requests: 10_000, workloads: 1000, namespaces: 100, timeoutMs: 270_000 },
+    { requests: 10_000, workloads: 1000, namespaces: 100, timeoutMs: 400_000 },
   ],
+  directRollouts: 5,
 };
 
 const QUICK: BenchPlan = {
-  receiver: { concurrency: 16, accepted: 300, durationMs: 1500 },
-  endToEnd: [{ rate: 50, workloads: 50, seconds: 5 }],
+  receiver: { concurrency: 16, accepted: 300, durationMs: 1500, outageTokens: 50 },
+  endToEnd: [
+    { rate: 10, workloads: 50, seconds: 5 },
+    { rate: 50, workloads: 50, seconds: 5 },
+  ],
   scale: [
     { requests: 100, workloads: 10, namespaces: 1, timeoutMs: 60_000 },
-    { requests: 500, workloads: 50, namespaces: 5, timeoutMs: 60_000 },
+    { requests: 1000, workloads: 100, namespaces: 10, timeoutMs: 120_000 },
   ],
+  directRollouts: 3,
 };
 
-/** Run the bench; `--quick` for a smaller run. Returns the path of the JSON results. */
+/** Run the bench. Returns the path of the JSON results. */
 export async function runBench(args: readonly string[]): Promise<string> {
   const quick = args.includes('--quick');
+  const mode: ApiServerMode = args.includes('--cluster') ? 'cluster' : 'embedded';
+  const peer = args.includes('--peer');
+  if (peer && mode !== 'cluster')
+    throw new Error('--peer runs against the real control plane: add --cluster');
   const plan = quick ? QUICK : FULL;
   const started = new Date();
   const loadAverageAtStart = loadavg();
-  const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
+  const log = (message: string): void =>
+    void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+  if (mode === 'cluster') {
+    // The control plane's starter is used from dist/, as the cluster tests use it.
+    log('building dist/ (npm run build) for the control plane starter');
+    execFileSync(
+      process.execPath,
+      [join(REPOSITORY_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: REPOSITORY_ROOT,
+        stdio: 'inherit',
+      },
+    );
+  }
 
-  log(`receiver throughput (${JSON.stringify(plan.receiver)})`);
-  const receiver = await runReceiverBench(plan.receiver);
+  log(`receiver throughput (${JSON.stringify(plan.receiver)}${peer ? ', with the Flux peer' : ''})`);
+  const receiver = await runReceiverBench(plan.receiver, mode, peer);
   const endToEnd = [];
   for (const options of plan.endToEnd) {
     log(`end to end (${JSON.stringify(options)})`);
-    endToEnd.push(await runEndToEndBench(options));
+    endToEnd.push(await runEndToEndBench(options, mode));
   }
   const scale = [];
   for (const scenario of plan.scale) {
     log(`controller scale (${JSON.stringify(scenario)})`);
-    scale.push(await runControllerScale(scenario));
+    scale.push(await runControllerScale(scenario, mode));
+  }
+  let direct;
+  if (mode === 'cluster') {
+    log(`direct rollouts vs keyless-deploy (${plan.directRollouts} each)`);
+    direct = await runDirectRolloutBench(plan.directRollouts);
   }
 
   const results: BenchResults = {
     mode: quick ? 'quick' : 'full',
+    apiServer: receiver.apiServer,
     startedAt: started.toISOString(),
     machine: {
       cpus: cpus().length,
@@ -69,16 +109,17 @@ export async function runBench(args: readonly string[]): Promise<string> {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
       loadAverageAtStart,
+      loadAverageAtEnd: loadavg(),
     },
     receiver,
     endToEnd,
     scale,
-    endToEndTargetP99Ms: 50,
+    ...(direct ? { direct } : {}),
   };
   const report = formatBenchReport(results);
   const dir = resolve('bench-results');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  const path = join(dir, `bench-${mode}-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(path, `${JSON.stringify({ ...results, report }, null, 2)}\n`);
   process.stdout.write(`${report}\n\nresults: ${path}\n`);
   return path;

@@ -26,6 +26,8 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   finalizers?: string[];
   ownerReferences?: Array<Record<string, unknown>>;
+  /** Which manager set which fields (read by the controller to tell who wrote a status). */
+  managedFields?: Array<Record<string, unknown>>;
 }
 
 /** metav1.Condition. `lastTransitionTime` changes only when `status` changes (a real transition). */

@@ -164,14 +164,9 @@ function wantsTable(accept: string | undefined): boolean {
 }
 
 /**
- * The field manager of a write that names none: the User-Agent up to its first `/` (kubectl sends
- * `kubectl/v1.33...`, client-node `kubernetes-client-javascript/...`), as kube-apiserver names it.
+ * The write's options. Without `fieldManager` the manager is the user agent's product (the part
+ * before the first `/`, at most 128 characters), as kube-apiserver derives it.
  */
-function defaultManager(userAgent: string | undefined): string | undefined {
-  const name = (userAgent ?? '').split('/')[0]?.slice(0, 128);
-  return name ? name : undefined;
-}
-
 function writeOptions(query: URLSearchParams, user: UserInfo, userAgent?: string): WriteOptions {
   const validation = query.get('fieldValidation');
   if (validation && !['Strict', 'Warn', 'Ignore'].includes(validation)) {
@@ -182,7 +177,8 @@ function writeOptions(query: URLSearchParams, user: UserInfo, userAgent?: string
   const force = query.get('force');
   return {
     dryRun: dryRun.length > 0,
-    fieldManager: query.get('fieldManager') ?? defaultManager(userAgent),
+    fieldManager: query.get('fieldManager') ?? undefined,
+    userAgentManager: userAgent?.split('/')[0]?.slice(0, 128) || undefined,
     fieldValidation: (validation as WriteOptions['fieldValidation']) ?? undefined,
     force: force === 'true',
     user,
@@ -350,8 +346,7 @@ export function createHttpHandler(
           scope,
           patchType,
           text,
-          // An apply must name its manager: no default from the User-Agent.
-          writeOptions(query, user, patchType === 'apply' ? undefined : request.headers['user-agent']),
+          writeOptions(query, user, request.headers['user-agent']),
         );
         return send(response, result.created ? 201 : 200, result.object, warningHeaders(result.warnings));
       }

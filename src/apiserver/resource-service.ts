@@ -25,6 +25,7 @@ import {
 import { defaultBuiltin } from './builtin-defaults.js';
 import { validateBuiltin } from './builtin-validation.js';
 import { requireScale, scaleOf, scaleReplicas } from './scale-subresource.js';
+import { recordStatusUpdate } from './status-managed-fields.js';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -47,6 +48,11 @@ export interface Scope {
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /**
+   * The manager kube-apiserver records when `fieldManager` is not given: the client's user agent
+   * product. Used for Update writes only (apply requires `fieldManager`).
+   */
+  userAgentManager?: string;
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   force?: boolean;
   /** Who writes (admission policies see it as `request.userInfo`); default the playground's admin. */
@@ -272,8 +278,8 @@ export class ResourceService {
     metadata.creationTimestamp = this.timestamp();
     if (hasGeneration(resource)) metadata.generation = 1;
     else delete metadata.generation;
-    if (options.fieldManager)
-      this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
+    const manager = options.fieldManager ?? options.userAgentManager;
+    if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource));
     if (resource.hasStatus && resource.crd) delete object.status;
     if (resource.hasStatus && !resource.crd && resource.kind !== 'Namespace') object.status = {};
     const warnings = this.validateAndDefault(resource, object, undefined, options);
@@ -388,9 +394,15 @@ export class ResourceService {
         return this.create(
           { ...scope, name },
           { ...result.object, metadata: { ...metadataOf(result.object), name } },
-          { ...options, fieldManager: undefined },
+          { ...options, fieldManager: undefined, userAgentManager: undefined },
         );
-      return this.commit(scope, old, result.object, { ...options, fieldManager: undefined }, true);
+      return this.commit(
+        scope,
+        old,
+        result.object,
+        { ...options, fieldManager: undefined, userAgentManager: undefined },
+        true,
+      );
     }
     if (!old) throw this.notFound(scope);
     const scale = scope.subresource === 'scale';
@@ -525,13 +537,15 @@ export class ResourceService {
       const annotations = metadataOf(candidate).annotations;
       if (statusKeepsAnnotations(resource) && annotations !== undefined)
         (next.metadata as Record<string, unknown>).annotations = annotations;
-      if (options.fieldManager)
-        this.recordManager(
+      const manager = options.fieldManager ?? options.userAgentManager;
+      if (manager)
+        recordStatusUpdate(
           next.metadata as Record<string, unknown>,
-          options.fieldManager,
-          'Update',
+          manager,
           apiVersionOf(resource),
-          'status',
+          this.timestamp(),
+          old.status,
+          next.status,
         );
     } else {
       next = candidate;
@@ -556,8 +570,8 @@ export class ResourceService {
       }
       if (!metadata.managedFields && old.metadata.managedFields)
         metadata.managedFields = old.metadata.managedFields;
-      if (options.fieldManager)
-        this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource), through);
+      const manager = options.fieldManager ?? options.userAgentManager;
+      if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource), through);
     }
     (next.metadata as Record<string, unknown>).resourceVersion = old.metadata.resourceVersion;
     if (next.apiVersion === undefined) next.apiVersion = apiVersionOf(resource);

@@ -21,6 +21,10 @@ export const CONDITION = {
 export const REASON = {
   attestationInvalid: 'AttestationInvalid',
   tokenReused: 'TokenReused',
+  /** The attestation was issued too long before the request was created (a saved request re-created). */
+  attestationExpired: 'AttestationExpired',
+  /** The attested name was already used by a request with another uid (deleted and created again). */
+  attestationReplayed: 'AttestationReplayed',
   policyDenied: 'PolicyDenied',
   policyAllowed: 'PolicyAllowed',
   waitingForApproval: 'WaitingForApproval',
@@ -45,6 +49,10 @@ export const REASON = {
   rollingBack: 'RollingBack',
   rollbackComplete: 'RollbackComplete',
   rollbackFailed: 'RollbackFailed',
+  /** The workload has no record (by this request) of the images to restore: no rollback. */
+  rollbackNotRecorded: 'RollbackNotRecorded',
+  /** The status was written by a manager other than the controller: ignored, authorised again. */
+  statusNotTrusted: 'StatusNotTrusted',
   succeeded: 'Succeeded',
   failed: 'Failed',
   progressing: 'Progressing',

@@ -19,6 +19,8 @@ import { WorkQueue } from '../runtime/work-queue.js';
 import { DeployRequestReconciler, FIELD_MANAGER } from './deploy-request-reconciler.js';
 import { isOpen, keyOf, routeEvents, type ControllerInformers } from './event-routing.js';
 import { collectHistory, type HistorySettings } from './history-gc.js';
+import { collectClaims, DEFAULT_CLAIM_RETENTION_MS } from './replay-guard.js';
+import { WorkloadRequestIndex } from './workload-request-index.js';
 
 type Request = DeployRequest & KubeObject;
 
@@ -58,6 +60,23 @@ export interface ControllerOptions {
   };
   /** The reconciler's `approvalAdmissionSettleSeconds` (see deploy-request-reconciler.ts). Default 2. */
   approvalAdmissionSettleSeconds?: number;
+  /** The freshness window of attestations (see replay-guard.ts). Default 300 s. */
+  attestationMaxAgeSeconds?: number;
+  /**
+   * Where attested names are claimed (Leases; see replay-guard.ts): the controller's own namespace,
+   * where users cannot delete Leases. Default: the leader election namespace, else `default`.
+   */
+  claimNamespace?: string;
+  /**
+   * How long claims are kept before collection (leader only, with history collection). Must exceed
+   * the freshness window plus 60 s. Default 1 hour.
+   */
+  claimRetentionMs?: number;
+}
+
+/** The namespace of attested-name claims. */
+function claimNamespaceOf(options: ControllerOptions): string {
+  return options.claimNamespace ?? options.leaderElection?.namespace ?? 'default';
 }
 
 /** A started controller. */
@@ -116,10 +135,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const report = (request: Request): void => {
     if (needsReport(request)) reports?.add(keyOf(request));
   };
-  routeEvents(informers, { reconcile, report });
+  // Requests by workload for the order step, on every replica so a new leader starts with it.
+  const index = new WorkloadRequestIndex();
+  informers.requests.on('add', (request) => index.observe(request));
+  informers.requests.on('update', (request) => index.observe(request));
+  informers.requests.on('delete', (request) => index.forget(request));
+  routeEvents(informers, { reconcile, report }, (namespace, kind, name) =>
+    index.requestsFor(namespace, kind, name),
+  );
 
   manager.whenLeading((signal) => {
-    const queue = startReconciler(options, informers, metrics, signal, () => queueDepth.set(queue.depth));
+    const queue = startReconciler(options, informers, metrics, signal, index, reconcile, () =>
+      queueDepth.set(queue.depth),
+    );
     deploys = queue;
     const reportQueue = options.github ? startReporter(options, informers, metrics) : undefined;
     reports = reportQueue;
@@ -159,6 +187,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
         ).catch((error: unknown) => logger.warn({ err: error }, 'history collection failed')),
       true,
     );
+    manager.every(
+      history.intervalMs ?? 60_000,
+      () =>
+        void collectClaims(
+          kube,
+          claimNamespaceOf(options),
+          options.claimRetentionMs ?? DEFAULT_CLAIM_RETENTION_MS,
+          (options.now ?? (() => new Date()))(),
+          logger,
+        ).catch((error: unknown) => logger.warn({ err: error }, 'claim collection failed')),
+      true,
+    );
   }
 
   await manager.start();
@@ -185,10 +225,14 @@ function startReconciler(
   informers: ControllerInformers,
   metrics: Metrics,
   signal: AbortSignal,
+  index: WorkloadRequestIndex,
+  requeue: (key: string) => void,
   processed: () => void,
 ): WorkQueue {
   const { kube, logger } = options;
   const reconciler = new DeployRequestReconciler({
+    index,
+    requeue,
     kube,
     attestationKeys: options.attestationKeys,
     events: createEventRecorder(kube, { component: FIELD_MANAGER, logger, now: options.now }),
@@ -200,6 +244,8 @@ function startReconciler(
     namespaces: options.namespaces,
     policies: (namespace) => informers.policies.list(namespace) as unknown as DeployPolicy[],
     approvalAdmissionSettleSeconds: options.approvalAdmissionSettleSeconds,
+    attestationMaxAgeSeconds: options.attestationMaxAgeSeconds,
+    claimNamespace: claimNamespaceOf(options),
   });
   const queue = new WorkQueue((key) => reconciler.reconcile(key), {
     concurrency: options.concurrency ?? 4,

@@ -28,6 +28,7 @@ import {
 } from '../api/types.js';
 import { verifyAttestation, type AttestationPublicKey } from '../attestation/index.js';
 import { GITHUB_REPORTED } from '../github/github-condition.js';
+import { REPORTER_FIELD_MANAGER } from '../github/deployment-reporter.js';
 import { isKubeError, type KubeClient, type KubeObject, type ResourceType } from '../kube/kube-client.js';
 import { RESOURCE_TYPES, workloadResourceType } from '../kube/resource-types.js';
 import type { Logger } from '../observability/logger.js';
@@ -57,13 +58,27 @@ import { summarizeConditions } from '../runtime/summarize.js';
 import type { WorkResult } from '../runtime/work-queue.js';
 import { CONDITION, REASON } from './conditions.js';
 import { rolloutState } from './rollout-status.js';
+import { AttestedNameClaims, DEFAULT_ATTESTATION_MAX_AGE_SECONDS, staleAttestation } from './replay-guard.js';
+import { foreignStatusWriters } from './status-writers.js';
 import { comesFirst, decideOrder, isActive, sameWorkload, WorkloadLocks } from './workload-order.js';
+import { WorkloadRequestIndex } from './workload-request-index.js';
 import { currentImages, imagePatch, missingContainers, runsImages } from './workload-images.js';
 
 /** Field manager of every write the controller makes. */
 export const FIELD_MANAGER = 'keyless-deploy-controller';
 /** Annotation on a workload naming the request whose rollback last set its images. */
 export const ROLLBACK_ANNOTATION = 'keyless.dev/rollback-of';
+/**
+ * Annotation on a workload: the images its containers ran before the deploy named by
+ * `keyless.dev/deploy-request` (JSON list of {container, image}). Written by the controller in the
+ * deploy's own patch; a rollback restores these, never images recorded in the request's status
+ * (which someone else could have written).
+ */
+export const PREVIOUS_IMAGES_ANNOTATION = 'keyless.dev/previous-images';
+/** Annotation on a workload: the uid of the request named by `keyless.dev/deploy-request` (or rollback-of). */
+const REQUEST_UID_ANNOTATION = 'keyless.dev/deploy-request-uid';
+/** Managers whose status writes the controller acts on: itself and the GitHub reporter. */
+const TRUSTED_STATUS_MANAGERS = [FIELD_MANAGER, REPORTER_FIELD_MANAGER];
 
 type Request = DeployRequest & KubeObject;
 
@@ -97,6 +112,24 @@ export interface ReconcilerDeps {
    * the playground, whose API server enforces a policy from the write that creates it, uses 0.
    */
   approvalAdmissionSettleSeconds?: number;
+  /**
+   * How long before its creation an attested request's attestation may have been issued (see
+   * replay-guard.ts). Default {@link DEFAULT_ATTESTATION_MAX_AGE_SECONDS}.
+   */
+  attestationMaxAgeSeconds?: number;
+  /**
+   * Namespace of the claims that let an attested name deploy once (the controller's own; users
+   * must not be able to delete Leases there). Default `default`.
+   */
+  claimNamespace?: string;
+  /**
+   * The requests of each workload, which the informer feeds (see workload-request-index.ts); the
+   * reconciler adds what it reads and writes. Absent: an index of its own, fed by its reads,
+   * writes and lists only.
+   */
+  index?: WorkloadRequestIndex;
+  /** Queue a request (`namespace/name`) again: waiting siblings when a deploy ends. */
+  requeue?: (key: string) => void;
 }
 
 /** How often a request whose approvals cannot be verified looks at the admission policy again. */
@@ -175,10 +208,18 @@ export class DeployRequestReconciler {
   private readonly locks = new WorkloadLocks();
   private readonly now: () => Date;
   private readonly pollMs: number;
+  private readonly claims: AttestedNameClaims;
+  private readonly index: WorkloadRequestIndex;
+  /** Namespaces listed in this term (once each, on the first order decision there). */
+  private readonly listed = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
     this.pollMs = deps.pollMs ?? 1000;
+    this.claims = new AttestedNameClaims(deps.kube, deps.claimNamespace ?? 'default', this.now);
+    this.index = deps.index ?? new WorkloadRequestIndex();
+    // One reconciler per leadership term: what an earlier term made active is checked anew.
+    this.index.newTerm();
   }
 
   /** Reconcile `namespace/name`. Throws a {@link GenericError} after showing it on the request. */
@@ -191,6 +232,7 @@ export class DeployRequestReconciler {
         .catch((error: unknown) => {
           throw genericError(error, `reading DeployRequest ${key}`);
         });
+      if (request) this.index.observe(request);
       if (!request || isTerminal(request.status?.phase) || request.metadata.deletionTimestamp)
         return undefined;
       const run: Run = { request, status: structuredClone(request.status ?? {}), events: [] };
@@ -225,6 +267,7 @@ export class DeployRequestReconciler {
   /** The steps, in order, until one ends the reconcile. */
   private async steps(run: Run): Promise<ReconcileResult> {
     for (const step of [
+      this.distrustForeignStatus,
       this.verifySource,
       this.authorize,
       this.gates,
@@ -279,6 +322,29 @@ export class DeployRequestReconciler {
     return lists.flatMap((list) => list.items);
   }
 
+  /**
+   * Step 0: a status another manager wrote is not acted on (a forged `RollingBack` with chosen
+   * `previousImages`, a `Deploying` that skips approval): it is cleared, with a Warning Event, and
+   * the request goes through every step again from the start. Clearing removes the other
+   * manager's fields, so its managedFields entry goes and the next reconcile trusts the status.
+   */
+  private async distrustForeignStatus(run: Run): Promise<Step> {
+    const writers = foreignStatusWriters(run.request, TRUSTED_STATUS_MANAGERS);
+    if (writers.length === 0) return NEXT;
+    const reported = getCondition(run.status.conditions, GITHUB_REPORTED);
+    run.status = {
+      ...(run.status.github ? { github: run.status.github } : {}),
+      ...(reported ? { conditions: [reported] } : {}),
+    };
+    run.events.push({
+      type: 'Warning',
+      reason: REASON.statusNotTrusted,
+      message: `the status was written by ${writers.join(', ')}, not by ${FIELD_MANAGER}: it is ignored and the request is authorised again from the start`,
+    });
+    await this.commit(run);
+    return NEXT;
+  }
+
   /** Step 1: GitHub identity counts only with a valid receiver attestation. */
   private async verifySource(run: Run): Promise<Step> {
     const source = run.request.spec.source;
@@ -299,12 +365,40 @@ export class DeployRequestReconciler {
       );
     }
     run.identity = source.github;
+    if (!isActive(run.status.phase)) {
+      // A saved attested request created again must not deploy: fresh when created, and the
+      // attested name used once (see replay-guard.ts).
+      const stale = staleAttestation(
+        run.request,
+        result.payload.iat,
+        this.deps.attestationMaxAgeSeconds ?? DEFAULT_ATTESTATION_MAX_AGE_SECONDS,
+      );
+      if (stale)
+        return this.finish(
+          run,
+          'Denied',
+          CONDITION.authorized,
+          REASON.attestationExpired,
+          `${stale}; denied`,
+        );
+      const used = await this.claims.claim(run.request).catch((error: unknown) => {
+        throw genericError(error, 'claiming the attested name');
+      });
+      if (used)
+        return this.finish(
+          run,
+          'Denied',
+          CONDITION.authorized,
+          REASON.attestationReplayed,
+          `${used}; denied`,
+        );
+    }
     // A token deploys once: the receiver's names make that so within a namespace; across
     // namespaces the earliest request of a token wins and later ones are denied.
     const tokenHash = run.request.metadata.labels?.[LABELS.tokenHash];
     const github = source.github;
     if (tokenHash && github?.tokenId) {
-      const sameToken = (
+      const candidates = (
         await this.listEverywhere(RESOURCE_TYPES.deployRequests, `${LABELS.tokenHash}=${tokenHash}`)
       ).filter(
         (other) =>
@@ -317,7 +411,15 @@ export class DeployRequestReconciler {
           ((other.status?.phase !== undefined && other.status.phase !== 'Pending') ||
             comesFirst(other, run.request)),
       );
-      const first = sameToken[0];
+      // Only a request whose attestation verifies counts: anyone may label a forged decoy with
+      // the token's hash and id, and it must not make the real request TokenReused.
+      let first: Request | undefined;
+      for (const other of candidates) {
+        if ((await verifyAttestation(other, this.deps.attestationKeys)).ok) {
+          first = other;
+          break;
+        }
+      }
       if (first) {
         return this.finish(
           run,
@@ -452,19 +554,54 @@ export class DeployRequestReconciler {
     return NEXT;
   }
 
-  /** Step 4: one deploy per workload; newer authorized requests supersede older waiting ones. */
+  /** The DeployRequests of a namespace from the API server (a consistent read). */
+  private async listNamespace(namespace: string): Promise<Request[]> {
+    return (
+      await this.deps.kube.list<Request>(RESOURCE_TYPES.deployRequests, namespace).catch((error: unknown) => {
+        throw genericError(error, 'listing the DeployRequests of the workload');
+      })
+    ).items;
+  }
+
+  /**
+   * List a namespace once per term, before its first order decision: this term's leadership began
+   * after the previous leader's last write, so the list has every phase it wrote even if the
+   * informer has not delivered it yet.
+   */
+  private namespaceListed(namespace: string): Promise<void> {
+    let listed = this.listed.get(namespace);
+    if (!listed) {
+      listed = this.listNamespace(namespace).then((requests) => {
+        for (const request of requests) this.index.observe(request);
+      });
+      this.listed.set(namespace, listed);
+      // A failed list is tried again by the next decision.
+      listed.catch(() => this.listed.delete(namespace));
+    }
+    return listed;
+  }
+
+  /**
+   * Step 4: one deploy per workload; newer authorized requests supersede older waiting ones. The
+   * other requests of the workload come from the index; the API server is asked only when the
+   * index shows another request active that this controller did not make active itself this term
+   * (the index could be behind: it ended, or was deleted).
+   */
   private async order(run: Run): Promise<Step> {
     if (isActive(run.status.phase)) return NEXT;
     const { request } = run;
     const target = request.spec.target;
     return this.locks.run(request, async () => {
-      const others = (
-        await this.deps.kube
-          .list<Request>(RESOURCE_TYPES.deployRequests, request.metadata.namespace)
-          .catch((error: unknown) => {
-            throw genericError(error, 'listing the DeployRequests of the workload');
-          })
-      ).items.filter((other) => sameWorkload(request, other));
+      await this.namespaceListed(request.metadata.namespace as string);
+      let others = this.index
+        .requestsOf(request)
+        .filter((other) => other.metadata.uid !== request.metadata.uid);
+      if (others.some((other) => isActive(other.status?.phase) && !this.index.isActiveByOwnWrite(other))) {
+        others = (await this.listNamespace(request.metadata.namespace as string)).filter((other) =>
+          sameWorkload(request, other),
+        );
+        this.index.replaceWorkload(request, others);
+      }
       const order = decideOrder(request, others);
       if (order.decision === 'superseded') {
         run.status.supersededBy = order.by.metadata.name;
@@ -485,7 +622,8 @@ export class DeployRequestReconciler {
           'False',
           REASON.queued,
           `waiting for DeployRequest ${order.holder.metadata.name} to finish on ${target.kind} ${target.name}`,
-          this.pollMs * 2,
+          // No poll: the reconcile that ends the holder's deploy queues this request again, and so
+          // do the informer's events of the holder (an update, or its deletion).
         );
       }
       // Start the deploy while holding the lock, so no other request for this workload starts too.
@@ -555,11 +693,9 @@ export class DeployRequestReconciler {
   private async deploy(run: Run): Promise<Step> {
     if (run.status.deployedGeneration !== undefined) return NEXT;
     const rollingBack = run.status.phase === 'RollingBack';
-    const images: ContainerImage[] = rollingBack
-      ? (run.status.previousImages ?? [])
-      : run.request.spec.images;
     const marker = rollingBack ? ROLLBACK_ANNOTATION : ANNOTATIONS.deployRequest;
     const self = `${run.request.metadata.namespace}/${run.request.metadata.name}`;
+    const uid = run.request.metadata.uid ?? '';
     const target = run.request.spec.target;
     const workload = await this.workload(run);
     if (!workload) {
@@ -571,24 +707,37 @@ export class DeployRequestReconciler {
         `${target.kind} ${target.name} disappeared during the deploy`,
       );
     }
+    const annotations = workload.metadata.annotations ?? {};
+    let images: ContainerImage[] = run.request.spec.images;
+    if (rollingBack) {
+      // Restore what the controller recorded on the workload in this request's own deploy patch.
+      const recorded = recordedPreviousImages(workload, self, uid, run.request.spec.images);
+      if (!recorded) {
+        return this.finish(
+          run,
+          'Failed',
+          CONDITION.rolledBack,
+          REASON.rollbackNotRecorded,
+          `${target.kind} ${target.name} carries no record of a deploy by this request (annotations ${ANNOTATIONS.deployRequest}, ${PREVIOUS_IMAGES_ANNOTATION}): nothing is restored`,
+        );
+      }
+      images = recorded;
+      run.status.previousImages = recorded;
+    }
     let generation: number;
-    if (
-      workload.metadata.annotations?.[marker] === self &&
-      workload.metadata.annotations?.['keyless.dev/deploy-request-uid'] === run.request.metadata.uid
-    ) {
+    if (annotations[marker] === self && annotations[REQUEST_UID_ANNOTATION] === uid) {
       // The patch happened before a restart: do not patch again.
       generation = workload.metadata.generation ?? 1;
     } else {
       this.assertLeading();
+      const record: Record<string, string> = { [marker]: self, [REQUEST_UID_ANNOTATION]: uid };
+      if (!rollingBack) record[PREVIOUS_IMAGES_ANNOTATION] = JSON.stringify(run.status.previousImages ?? []);
       const patched = await this.deps.kube
         .patch<KubeObject>(
           workloadResourceType(target.kind),
           run.request.metadata.namespace,
           target.name,
-          imagePatch(target.kind, images, {
-            [marker]: self,
-            'keyless.dev/deploy-request-uid': run.request.metadata.uid ?? '',
-          }),
+          imagePatch(target.kind, images, record),
           'strategic',
           { fieldManager: FIELD_MANAGER },
         )
@@ -907,15 +1056,59 @@ export class DeployRequestReconciler {
           run.status = withReporterState(run.status, fresh.status);
         }
       }
+      const before = run.request.status?.phase;
       run.request = written;
       run.status = structuredClone(written.status ?? {});
+      this.index.written(written);
+      if (isActive(before) && !isActive(written.status?.phase)) this.requeueSiblings(written);
     }
     await this.announce(run);
+  }
+
+  /** A deploy ended: queue the workload's other open requests, which may wait for it. */
+  private requeueSiblings(request: Request): void {
+    if (!this.deps.requeue) return;
+    for (const other of this.index.requestsOf(request))
+      if (other.metadata.uid !== request.metadata.uid && !isTerminal(other.status?.phase))
+        this.deps.requeue(`${other.metadata.namespace}/${other.metadata.name}`);
   }
 
   private assertLeading(): void {
     if (this.deps.signal?.aborted) throw new GenericError('not the leader any more; stopping work');
   }
+}
+
+/**
+ * The images the workload ran before `self`'s deploy, as the controller recorded them on the
+ * workload in that deploy's patch (only for the request's own containers); undefined when the
+ * workload's last deploy was not this request's (by name and uid) or the record is unreadable.
+ */
+function recordedPreviousImages(
+  workload: KubeObject,
+  self: string,
+  uid: string,
+  requested: readonly ContainerImage[],
+): ContainerImage[] | undefined {
+  const annotations = workload.metadata.annotations ?? {};
+  if (annotations[ANNOTATIONS.deployRequest] !== self || annotations[REQUEST_UID_ANNOTATION] !== uid)
+    return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(annotations[PREVIOUS_IMAGES_ANNOTATION] ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const containers = new Set(requested.map((entry) => entry.container));
+  const images = parsed.filter(
+    (entry): entry is ContainerImage =>
+      typeof entry === 'object' &&
+      entry !== null &&
+      typeof (entry as ContainerImage).container === 'string' &&
+      typeof (entry as ContainerImage).image === 'string' &&
+      containers.has((entry as ContainerImage).container),
+  );
+  return images.length === containers.size ? images : undefined;
 }
 
 /** JSON shape of a status (no undefined members), to compare what was read with what was built. */

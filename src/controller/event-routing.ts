@@ -66,11 +66,19 @@ function onlySummaryChanged(before: Request | undefined, after: Request): boolea
   return strip(before) === strip(after);
 }
 
-/** Subscribe the targets to the informers' events. */
-export function routeEvents(informers: ControllerInformers, targets: EventTargets): void {
+/**
+ * Subscribe the targets to the informers' events. `requestsFor` answers the requests of one
+ * workload (the controller's per-workload index, fed before these handlers run); without it the
+ * namespace's requests in the informer cache are filtered.
+ */
+export function routeEvents(
+  informers: ControllerInformers,
+  targets: EventTargets,
+  requestsFor?: (namespace: string | undefined, kind: string, name: string | undefined) => Request[],
+): void {
   const { requests, policies, workloads } = informers;
   const reconcileWorkload = (namespace: string | undefined, kind: string, name: string | undefined): void => {
-    for (const request of requests.list(namespace)) {
+    for (const request of requestsFor?.(namespace, kind, name) ?? requests.list(namespace)) {
       if (isOpen(request) && request.spec.target.kind === kind && request.spec.target.name === name)
         targets.reconcile(keyOf(request));
     }

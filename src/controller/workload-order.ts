@@ -4,8 +4,10 @@
  * global). A request waits while another holds its workload (`Deploying`/`RollingBack`) and is
  * superseded when a newer request for the same workload has passed authorization and gates: only
  * authorized requests can supersede, so a stranger cannot cancel deploys by sending requests.
- * "Newer" is `spec.requestedAt` (the receiver's clock in milliseconds, covered by the attestation),
- * else creationTimestamp (whole seconds), then the name.
+ * "Newer" is `spec.requestedAt` (the receiver's clock in milliseconds, covered by the attestation)
+ * for requests from the receiver, else creationTimestamp (whole seconds, set by the API server),
+ * then the name. A manual (`kubernetes`-source) request's `requestedAt` is written by the user and
+ * never counts: a request dated in the future would otherwise supersede every later deploy.
  */
 import type { DeployPhase, DeployRequest } from '../api/types.js';
 import type { KubeObject } from '../kube/kube-client.js';
@@ -30,20 +32,26 @@ export function isActive(phase: DeployPhase | undefined): boolean {
   return phase !== undefined && ACTIVE_PHASES.includes(phase);
 }
 
+/**
+ * The receiver's millisecond `requestedAt` of a request from the receiver (GitHub sources, whose
+ * attestation the controller verified before the request could pass its gates), else undefined.
+ */
+function receiverTime(request: Request): number | undefined {
+  if (request.spec.source?.type === 'kubernetes') return undefined;
+  const requested = Date.parse(request.spec.requestedAt ?? '');
+  return Number.isFinite(requested) ? requested : undefined;
+}
+
 /** When a request was made: the receiver's millisecond `requestedAt`, else its creationTimestamp. */
 export function requestTime(request: Request): number {
-  const requested = Date.parse(request.spec.requestedAt ?? '');
-  return Number.isFinite(requested) ? requested : Date.parse(request.metadata.creationTimestamp ?? '');
+  return receiverTime(request) ?? Date.parse(request.metadata.creationTimestamp ?? '');
 }
 
 /** Newer means requested later; the same millisecond: name order (deterministic across replicas). */
 export function isNewer(a: Request, b: Request): boolean {
   const ta = requestTime(a);
   const tb = requestTime(b);
-  if (
-    Number.isFinite(Date.parse(a.spec.requestedAt ?? '')) !==
-    Number.isFinite(Date.parse(b.spec.requestedAt ?? ''))
-  ) {
+  if ((receiverTime(a) === undefined) !== (receiverTime(b) === undefined)) {
     // One time has milliseconds, the other (a creationTimestamp) whole seconds: within one second
     // their order is unknown, and neither supersedes the other on a guess (both deploy, in turn).
     return Math.floor(ta / 1000) > Math.floor(tb / 1000);

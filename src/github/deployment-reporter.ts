@@ -27,7 +27,9 @@ import type { RepositoryRef } from './installation-tokens.js';
 
 type Request = DeployRequest & KubeObject;
 
-const FIELD_MANAGER = 'keyless-deploy-github';
+/** Field manager of the reporter's status writes (the controller trusts status written by it). */
+export const REPORTER_FIELD_MANAGER = 'keyless-deploy-github';
+const FIELD_MANAGER = REPORTER_FIELD_MANAGER;
 
 export interface DeploymentReporterDeps {
   kube: KubeClient;

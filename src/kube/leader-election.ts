@@ -1,9 +1,13 @@
 /**
  * Leader election through a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
- * the holder renews `renewTime` every `retryPeriod`; others take the Lease only when it has not
- * been renewed for `leaseDuration`. Every write carries the resourceVersion read, so two
- * candidates racing for an expired Lease cannot both win (the API server answers one with 409).
- * A leader that cannot renew within `renewDeadline` stops leading at once.
+ * the holder renews `renewTime` every `retryPeriod`; others take the Lease only when they have
+ * not seen the Lease record change for `leaseDuration`, measured on their own monotonic clock
+ * from the moment they last observed a change. The holder's `renewTime` is written for people and
+ * tools but never compared with the local wall clock, so clock skew between nodes cannot make a
+ * candidate think a live leader's Lease expired (two leaders would break per-workload ordering).
+ * Every write carries the resourceVersion read, so two candidates racing for an expired Lease
+ * cannot both win (the API server answers one with 409). A leader that cannot renew within
+ * `renewDeadline` (local monotonic time, shorter than `leaseDuration`) stops leading at once.
  */
 import type { Logger } from '../observability/logger.js';
 import { isKubeError, type KubeClient, type KubeObject } from './kube-client.js';
@@ -21,6 +25,23 @@ interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }
 
+/**
+ * The candidate's local clock and timers. `now` is monotonic milliseconds: only differences are
+ * used, never compared with another node's time.
+ */
+export interface ElectionClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Monotonic time and unref'd Node timers (the election never keeps a process alive). */
+const systemClock: ElectionClock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface LeaderElectionOptions {
   kube: KubeClient;
   namespace: string;
@@ -36,15 +57,22 @@ export interface LeaderElectionOptions {
   onStartedLeading: (signal: AbortSignal) => void;
   /** Called when leadership ends (lost or released). */
   onStoppedLeading?: () => void;
+  /** Wall clock written into `acquireTime`/`renewTime` (informational only, never compared). */
   now?: () => Date;
+  /** Local monotonic clock and timers that measure expiry and the renew deadline. */
+  clock?: ElectionClock;
 }
 
 /** Runs one candidate in a Lease-based election until stopped. */
 export class LeaderElector {
   private leading: AbortController | undefined;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private lastRenew = 0;
+  /** The Lease record (spec) as last seen, and when (local monotonic ms) it was seen to change. */
+  private observedRecord: string | undefined;
+  private observedTime = 0;
+  private readonly clock: ElectionClock;
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
@@ -53,6 +81,7 @@ export class LeaderElector {
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** True while this candidate holds the Lease. */
@@ -69,7 +98,7 @@ export class LeaderElector {
   /** Stop campaigning; a leader releases the Lease so another replica takes over without waiting. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     if (this.leading) {
       this.loseLeadership('stopped');
       await this.release();
@@ -83,9 +112,9 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      const acquired = await this.tryAcquireOrRenew();
-      if (acquired) {
-        this.lastRenew = Date.now();
+      const renewedAt = await this.tryAcquireOrRenew();
+      if (renewedAt !== undefined) {
+        this.lastRenew = renewedAt;
         if (!this.leading) {
           this.leading = new AbortController();
           this.options.logger?.info(
@@ -100,12 +129,11 @@ export class LeaderElector {
     } catch (error) {
       this.options.logger?.warn({ err: error, lease: this.options.name }, 'lease update failed');
     }
-    if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) {
+    if (this.leading && this.clock.now() - this.lastRenew > this.renewDeadlineMs) {
       this.loseLeadership('could not renew within the renew deadline');
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), this.retryPeriodMs);
-      this.timer.unref();
+      this.timer = this.clock.setTimeout(() => void this.tick(), this.retryPeriodMs);
     }
   }
 
@@ -118,57 +146,76 @@ export class LeaderElector {
     this.options.onStoppedLeading?.();
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** Acquire or renew; the local time just before the successful write, or undefined. */
+  private async tryAcquireOrRenew(): Promise<number | undefined> {
     const { kube, namespace, name, identity } = this.options;
     const type = RESOURCE_TYPES.leases;
-    const now = this.now();
-    const nowIso = toMicroTime(now);
+    const nowIso = toMicroTime(this.now());
     const leaseDurationSeconds = Math.max(1, Math.round(this.leaseDurationMs / 1000));
     const existing = await kube.get<Lease>(type, namespace, name);
+    // The leader dates its renewal from before the write is sent (its renew deadline then runs out
+    // early rather than late); observers date a change from after they read it (expiry comes late).
+    const writeStarted = this.clock.now();
     if (!existing) {
+      const spec: LeaseSpec = {
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: nowIso,
+        renewTime: nowIso,
+        leaseTransitions: 0,
+      };
       try {
         await kube.create<Lease>(type, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds,
-            acquireTime: nowIso,
-            renewTime: nowIso,
-            leaseTransitions: 0,
-          },
+          spec,
         });
-        return true;
+        this.observe(spec, this.clock.now());
+        return writeStarted;
       } catch (error) {
-        if (isKubeError(error, 409)) return false;
+        if (isKubeError(error, 409)) return undefined;
         throw error;
       }
     }
     const spec = existing.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const renewedAt = spec.renewTime ? Date.parse(spec.renewTime) : 0;
+    // client-go's rule: expiry counts from when THIS candidate last saw the record change, on its
+    // own clock; the holder's renewTime (another node's wall clock) is never compared with ours.
+    this.observe(spec, writeStarted);
     const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-    const expired = holder === '' || renewedAt + duration < now.getTime();
-    if (holder !== identity && !expired) return false;
-    const next: Lease = {
-      ...existing,
-      spec: {
-        ...spec,
-        holderIdentity: identity,
-        leaseDurationSeconds,
-        renewTime: nowIso,
-        acquireTime: holder === identity ? (spec.acquireTime ?? nowIso) : nowIso,
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1),
-      },
+    const expired = holder === '' || this.observedTime + duration <= this.clock.now();
+    if (holder !== identity && !expired) return undefined;
+    const nextSpec: LeaseSpec = {
+      ...spec,
+      holderIdentity: identity,
+      leaseDurationSeconds,
+      renewTime: nowIso,
+      acquireTime: holder === identity ? (spec.acquireTime ?? nowIso) : nowIso,
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1),
     };
     try {
-      await kube.replace<Lease>(type, next);
-      return true;
+      await kube.replace<Lease>(type, { ...existing, spec: nextSpec });
+      this.observe(nextSpec, this.clock.now());
+      return writeStarted;
     } catch (error) {
-      if (isKubeError(error, 409)) return false;
+      if (isKubeError(error, 409)) return undefined;
       throw error;
     }
+  }
+
+  /** Remember `spec` as the observed record, restarting the expiry count when it changed. */
+  private observe(spec: LeaseSpec, at: number): void {
+    const record = JSON.stringify([
+      spec.holderIdentity ?? '',
+      spec.leaseDurationSeconds,
+      spec.acquireTime,
+      spec.renewTime,
+      spec.leaseTransitions,
+    ]);
+    if (record === this.observedRecord) return;
+    this.observedRecord = record;
+    this.observedTime = at;
   }
 
   private async release(): Promise<void> {
@@ -193,6 +240,6 @@ export class LeaderElector {
 }
 
 /** metav1.MicroTime format: RFC 3339 with microseconds. */
-function toMicroTime(date: Date): string {
+export function toMicroTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

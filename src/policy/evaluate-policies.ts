@@ -40,10 +40,23 @@ export interface PolicyInput {
 }
 
 export type PolicyDecision =
-  { allowed: true; policy: DeployPolicy } | { allowed: false; reasons: PolicyDenial[] };
+  | { allowed: true; policy: DeployPolicy }
+  | {
+      allowed: false;
+      reasons: PolicyDenial[];
+      /**
+       * Names of the policies with a subject that matches the identity: the caller is someone they
+       * know. Only their reasons may be shown to the caller; to an identity no policy names, a
+       * generic refusal (the details go to logs and Events).
+       */
+      subjectPolicies: string[];
+    };
 
-/** GitHub claim names (snake_case) to identity fields, for `claims` matchers. */
-const CLAIM_FIELDS: Record<string, keyof GitHubIdentity> = {
+/**
+ * GitHub claim names (snake_case) to identity fields, for `claims` matchers: the fixed set a
+ * policy may name (the CRD schema refuses others; a name outside it never matches).
+ */
+export const CLAIM_FIELDS: Readonly<Record<string, keyof GitHubIdentity>> = {
   iss: 'issuer',
   sub: 'subject',
   repository: 'repository',
@@ -102,6 +115,28 @@ export function subjectMismatch(subject: PolicySubject, identity: GitHubIdentity
   return undefined;
 }
 
+/** Claims whose value a GitHub deployment's creator chooses (`claims` keys, snake_case). */
+const CREATOR_CHOSEN_CLAIMS = ['ref', 'ref_type', 'environment', 'sha'];
+
+/**
+ * The first rule of `spec` that a GitHub deployment event cannot satisfy, described, or undefined.
+ * A deployment's `ref` (and so its `sha`) and `environment` are whatever the workflow or person that
+ * created it wrote (`deployments: write` is enough, on any branch, and creating a deployment passes
+ * no environment protection rule), so ref and environment rules would be satisfied by the caller's
+ * own word. They refuse such sources instead of being matched.
+ */
+export function webhookUnverifiableRule(spec: DeployPolicy['spec']): string | undefined {
+  if (spec.environments !== undefined) return 'an environments rule';
+  for (const subject of spec.subjects ?? []) {
+    for (const field of ['ref', 'refType', 'environment'] as const)
+      if (subject[field] !== undefined) return `a subject with a ${field} rule`;
+    for (const claim of CREATOR_CHOSEN_CLAIMS)
+      if (subject.claims && Object.hasOwn(subject.claims, claim))
+        return `a subject with a claims.${claim} rule`;
+  }
+  return undefined;
+}
+
 function checkPolicy(policy: DeployPolicy, input: PolicyInput): PolicyDenial | undefined {
   const name = policy.metadata.name;
   const spec = policy.spec;
@@ -120,6 +155,15 @@ function checkPolicy(policy: DeployPolicy, input: PolicyInput): PolicyDenial | u
         condition: 'Source',
         message: `policy "${name}" does not allow GitHub deployment events (allowGitHubDeployments is false)`,
       };
+    }
+    if (type === 'github-deployment') {
+      const rule = webhookUnverifiableRule(spec);
+      if (rule)
+        return {
+          policy: name,
+          condition: 'Source',
+          message: `policy "${name}" has ${rule}, which a GitHub deployment event cannot satisfy (its ref and environment are whatever the deployment's creator wrote)`,
+        };
     }
     if (!identity)
       return { policy: name, condition: 'Source', message: 'the request has no verified GitHub identity' };
@@ -177,7 +221,24 @@ function checkPolicy(policy: DeployPolicy, input: PolicyInput): PolicyDenial | u
       };
     }
   }
-  const environment = input.spec.environment;
+  const verified = type === 'kubernetes' ? undefined : identity;
+  const environment = input.spec.environment ?? verified?.environment;
+  if (verified) {
+    // A verified identity binds the environment: a job proves it passed an environment's protection
+    // rules only through its token's `environment` claim, never through the body it sends.
+    if (verified.environment !== undefined && environment !== verified.environment)
+      return {
+        policy: name,
+        condition: 'Environment',
+        message: `the request names environment ${JSON.stringify(environment)}, but its token was issued to a job in ${JSON.stringify(verified.environment)}`,
+      };
+    if (verified.environment === undefined && spec.environments !== undefined)
+      return {
+        policy: name,
+        condition: 'Environment',
+        message: `policy "${name}" restricts environments, and the token carries no environment claim (the job did not run in a GitHub environment; the request's environment alone does not count)`,
+      };
+  }
   if (
     spec.environments !== undefined &&
     (environment === undefined || !spec.environments.includes(environment))
@@ -200,6 +261,7 @@ export function evaluatePolicies(input: PolicyInput): PolicyDecision {
     return {
       allowed: false,
       reasons: [{ condition: 'NoPolicy', message: 'no DeployPolicy in this namespace (default deny)' }],
+      subjectPolicies: [],
     };
   const reasons: PolicyDenial[] = [];
   for (const policy of policies) {
@@ -216,7 +278,21 @@ export function evaluatePolicies(input: PolicyInput): PolicyDecision {
     if (!denial) return { allowed: true, policy };
     reasons.push(denial);
   }
-  return { allowed: false, reasons };
+  const identity = input.source.identity;
+  const subjectPolicies = identity
+    ? policies
+        .filter((policy) =>
+          (policy.spec?.subjects ?? []).some((subject) => {
+            try {
+              return subjectMismatch(subject, identity) === undefined;
+            } catch {
+              return false;
+            }
+          }),
+        )
+        .map((policy) => policy.metadata.name ?? '')
+    : [];
+  return { allowed: false, reasons, subjectPolicies };
 }
 
 /** One line that says why a request was denied (the most specific reasons first). */

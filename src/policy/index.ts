@@ -5,6 +5,8 @@ export {
   evaluatePolicies,
   describeDenial,
   subjectMismatch,
+  webhookUnverifiableRule,
+  CLAIM_FIELDS,
   type PolicyDecision,
   type PolicyDenial,
   type PolicyInput,

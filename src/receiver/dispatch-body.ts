@@ -17,6 +17,8 @@ export interface ParsedImage {
   repository: string;
   tag?: string;
   digest?: string;
+  /** The fully qualified reference (`acme/web:2` -> `docker.io/acme/web:2`): what is recorded. */
+  normalized: string;
 }
 
 /** Parses an image reference, throwing an Error whose message says what is wrong. */
@@ -209,7 +211,9 @@ export function parseDispatchBody(body: unknown, parseImageReference: ImageRefer
     if (checkLabel(issues, `${prefix}container`, container, 'container name')) {
       const parsed = parseImage(issues, `${prefix}image`, fields.image, parseImageReference);
       if (parsed) {
-        images.push({ container, image: fields.image as string });
+        // The normalised reference is recorded: the one the policy matched, not a short name a
+        // node's registry mirror or search list could resolve to another image.
+        images.push({ container, image: parsed.normalized });
         parsedImages.push(parsed);
       }
     }
@@ -257,7 +261,7 @@ export function parseDispatchBody(body: unknown, parseImageReference: ImageRefer
       seen.add(container);
       const parsed = parseImage(issues, imageField, image, parseImageReference);
       if (parsed) {
-        images.push({ container, image: image as string });
+        images.push({ container, image: parsed.normalized });
         parsedImages.push(parsed);
       }
     }

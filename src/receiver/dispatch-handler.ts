@@ -33,11 +33,16 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
       });
     }
 
-    const input = parseDispatchBody(await readJsonBody(req, ctx.maxBodyBytes), ctx.parseImageReference);
+    // The token was verified from the header before any body byte is read (a junk token is
+    // refused without reading), and the rate limit taken: this read is authenticated and bounded
+    // per repository; the body timeout still applies.
+    const body = await readJsonBody(req, ctx.maxBodyBytes, ctx.bodyTimeoutMs);
+    const input = parseDispatchBody(body, ctx.parseImageReference);
+    const environment = boundEnvironment(input.environment, identity.environment);
     const spec: DeployRequestSpec = {
       target: input.target,
       images: input.images,
-      ...(input.environment !== undefined ? { environment: input.environment } : {}),
+      ...(environment !== undefined ? { environment } : {}),
       ...(input.reason !== undefined ? { reason: input.reason } : {}),
       ...(input.payload !== undefined ? { payload: input.payload } : {}),
       source: { type: 'github-oidc', github: identity },
@@ -70,6 +75,17 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
   } finally {
     ctx.dispatches.inc({ outcome });
   }
+}
+
+/**
+ * The request's environment: the token's, when it carries one (absent in the body: defaults to it;
+ * another: refused, 400), else the body's (which no environment rule of a policy then accepts). A job
+ * proves it passed an environment's protection rules only through its token's claim.
+ */
+export function boundEnvironment(body: string | undefined, token: string | undefined): string | undefined {
+  if (token === undefined || body === undefined || body === token) return token ?? body;
+  const message = `the token was issued to a job in environment ${JSON.stringify(token)}: environment must be ${JSON.stringify(token)} or absent, not ${JSON.stringify(body)}`;
+  throw new HttpError(400, 'invalid_request', message, [{ field: 'environment', message }]);
 }
 
 function outcomeOf(error: HttpError): string {

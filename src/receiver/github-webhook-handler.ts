@@ -26,8 +26,6 @@ export interface GitHubWebhookSettings {
   /** API base URL of the GitHub the App lives on: the issuer recorded in identities. */
   apiUrl: string;
   webhookMaxAgeSeconds: number;
-  /** Largest webhook body; default 1 MiB (deployment events are a few KiB). */
-  maxBodyBytes?: number;
 }
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -53,7 +51,6 @@ export function createGitHubWebhookHandler(
   settings: GitHubWebhookSettings,
 ): (ctx: ReceiverContext, req: Request, res: Response) => Promise<void> {
   const webhooks = new Webhooks({ secret: settings.webhookSecret });
-  const maxBytes = settings.maxBodyBytes ?? 1024 * 1024;
 
   return async function handleGitHubWebhook(ctx, req, res) {
     const log = (res.locals.log as ReceiverContext['logger']).child({
@@ -64,7 +61,15 @@ export function createGitHubWebhookHandler(
       const signature = req.get('x-hub-signature-256');
       if (!signature)
         throw new HttpError(401, 'invalid_token', 'X-Hub-Signature-256 is missing: webhooks must be signed');
-      const text = await readBodyText(req, maxBytes);
+      // Unauthenticated until the HMAC is checked: the read takes a slot of the shared bound, and
+      // is cut at the webhook limit and the body timeout.
+      const leave = ctx.unauthenticatedReads.enter();
+      let text: string;
+      try {
+        text = await readBodyText(req, ctx.webhookMaxBodyBytes, ctx.bodyTimeoutMs);
+      } finally {
+        leave();
+      }
       let valid = false;
       try {
         valid = await webhooks.verify(text, signature);
@@ -112,7 +117,14 @@ export function createGitHubWebhookHandler(
       res.status(recorded.status).json({ ...recorded.body, requestId: res.locals.requestId as string });
     } catch (error) {
       if (error instanceof HttpError)
-        outcome = error.status === 401 ? 'unauthorized' : error.status === 403 ? 'forbidden' : 'invalid';
+        outcome =
+          error.status === 401
+            ? 'unauthorized'
+            : error.status === 403
+              ? 'forbidden'
+              : error.status === 503
+                ? 'unavailable'
+                : 'invalid';
       throw error;
     } finally {
       ctx.dispatches.inc({ outcome: `webhook_${outcome}` });

@@ -20,3 +20,4 @@ export {
 export { HttpError, type ErrorCode, type FieldIssue } from './http-error.js';
 export type { PolicyEvaluator, PolicyDecision, PolicyDenialReason } from './policy-port.js';
 export { receiverDepsFromConfig, type ReceiverEnvironment } from './receiver-from-config.js';
+export { createPolicyCache, type PolicyCache } from './policy-cache.js';

@@ -13,7 +13,13 @@ export interface PolicyDenialReason {
 
 /** Decision of the policy module. */
 export type PolicyDecision =
-  { allowed: true; policy: DeployPolicy | string } | { allowed: false; reasons: PolicyDenialReason[] };
+  | { allowed: true; policy: DeployPolicy | string }
+  | {
+      allowed: false;
+      reasons: PolicyDenialReason[];
+      /** Policies with a subject matching the identity; absent or empty: the caller gets a generic 403. */
+      subjectPolicies?: string[];
+    };
 
 /** `evaluatePolicies` of `src/policy`: could one of `policies` admit this spec from this source? */
 export type PolicyEvaluator = (input: {

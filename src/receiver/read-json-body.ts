@@ -12,16 +12,17 @@ export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 /** Deepest nesting accepted. */
 export const MAX_DEPTH = 32;
 
-/** Read and parse the body of `req` as JSON; throws HttpError 413/415/400. */
-export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
-  return parseJsonText(await readBodyText(req, maxBytes));
+/** Read and parse the body of `req` as JSON; throws HttpError 408/413/415/400. */
+export async function readJsonBody(req: Request, maxBytes: number, timeoutMs?: number): Promise<unknown> {
+  return parseJsonText(await readBodyText(req, maxBytes, timeoutMs));
 }
 
 /**
  * Read the body of `req` as UTF-8 text, exactly as sent (signatures are over these bytes), after
- * checking the content type and size; throws HttpError 413/415/400.
+ * checking the content type and size; throws HttpError 408/413/415/400. With `timeoutMs`, a body
+ * not complete within it is cut (408, connection closed): a slow sender holds nothing for long.
  */
-export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+export async function readBodyText(req: Request, maxBytes: number, timeoutMs?: number): Promise<string> {
   const contentType = req.headers['content-type'] ?? '';
   const [mediaType, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== 'application/json') {
@@ -38,15 +39,7 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new HttpError(413, 'payload_too_large', `request body is larger than ${maxBytes} bytes`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      throw new HttpError(413, 'payload_too_large', `request body is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
+  const chunks = await readChunks(req, maxBytes, timeoutMs);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
@@ -55,6 +48,70 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   }
   if (text.trim() === '') throw new HttpError(400, 'invalid_request', 'request body is empty');
   return text;
+}
+
+const CLOSE = { Connection: 'close' };
+
+/** The body's chunks, at most `maxBytes`, within `timeoutMs`; a client abort is a 400, not a crash. */
+async function readChunks(req: Request, maxBytes: number, timeoutMs: number | undefined): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          // Ends the iteration below with an error; the answer (408) goes out, then the socket closes.
+          req.unpipe();
+          req.emit('error', new Error('body timeout'));
+        }, timeoutMs);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        throw new HttpError(
+          413,
+          'payload_too_large',
+          `request body is larger than ${maxBytes} bytes`,
+          undefined,
+          CLOSE,
+        );
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    if (timedOut)
+      throw new HttpError(
+        408,
+        'invalid_request',
+        `the request body was not complete within ${timeoutMs} ms`,
+        undefined,
+        CLOSE,
+      );
+    // The client went away mid-body (ECONNRESET, "aborted"): its problem, not ours.
+    throw new HttpError(
+      400,
+      'invalid_request',
+      'the client closed the connection before the body was complete',
+      undefined,
+      {
+        ...CLOSE,
+      },
+    );
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  if (timedOut)
+    throw new HttpError(
+      408,
+      'invalid_request',
+      `the request body was not complete within ${timeoutMs} ms`,
+      undefined,
+      CLOSE,
+    );
+  return chunks;
 }
 
 /** Parse JSON text, refusing prototype keys and deep nesting; throws HttpError 400. */
@@ -75,6 +132,13 @@ export function parseJsonText(text: string): unknown {
 
 /** Refuse forbidden keys and excessive nesting anywhere in a parsed document. */
 export function checkKeys(value: unknown, path: string, depth: number): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    // JSON.parse turns 1e400 into Infinity, which no JSON (nor the attestation) can hold.
+    const field = path || '(body)';
+    throw new HttpError(400, 'invalid_request', `${field}: number out of range`, [
+      { field, message: 'number out of range (not a finite double)' },
+    ]);
+  }
   if (typeof value !== 'object' || value === null) return;
   if (depth > MAX_DEPTH) {
     throw new HttpError(400, 'invalid_request', `request body is nested deeper than ${MAX_DEPTH} levels`);

@@ -11,9 +11,11 @@ import { RESOURCE_TYPES } from '../kube/resource-types.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { TokenVerifier } from '../oidc/token-verifier.js';
+import { createBodyReadGate } from './body-read-gate.js';
 import type { ImageReferenceParser } from './dispatch-body.js';
 import { handleDispatch } from './dispatch-handler.js';
 import { HttpError, sendError } from './http-error.js';
+import type { PolicyCache } from './policy-cache.js';
 import type { PolicyEvaluator } from './policy-port.js';
 import { createRateLimiter, type RateLimitSettings } from './rate-limiter.js';
 import type { ReceiverContext } from './receiver-context.js';
@@ -29,10 +31,15 @@ export interface ReceiverDeps {
   /** `parseImageReference` from `src/policy`. */
   parseImageReference: ImageReferenceParser;
   /**
-   * DeployPolicies of a namespace. Default: a list call per dispatch (simple, always current; a
-   * cached informer can be passed instead when the API server load matters).
+   * DeployPolicies of a namespace as the API server has them now. Default: a list call. Asked when
+   * there is no `policyCache`, or when the cache admits nothing (it may lag behind a new policy).
    */
   listPolicies?: (namespace: string) => Promise<DeployPolicy[]>;
+  /**
+   * Cached DeployPolicies that may admit a dispatch without an API call (see `policy-cache.ts`).
+   * `startReceiver` starts and stops it; readiness waits for it to fill.
+   */
+  policyCache?: PolicyCache;
   clock?: () => Date;
   logger?: Logger;
   metrics?: Metrics;
@@ -40,6 +47,15 @@ export interface ReceiverDeps {
   rateLimit?: RateLimitSettings;
   /** Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Largest GitHub webhook body; default 64 KiB (real `deployment` events are about 8 KiB). */
+  webhookMaxBodyBytes?: number;
+  /**
+   * Bodies read at once before their sender is authenticated (webhooks, before the HMAC check),
+   * shared by every route; past it 503 with `Retry-After`. Default 32.
+   */
+  maxConcurrentBodyReads?: number;
+  /** A body not complete within this is cut with 408; default 10 s. */
+  bodyTimeoutMs?: number;
   /** Longest `?wait=`; default 60. */
   maxWaitSeconds?: number;
   /** Poll interval of long polls; default 1000 ms. */
@@ -73,10 +89,14 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
       deps.listPolicies ??
       (async (namespace) =>
         (await deps.kube.list<DeployPolicy & KubeObject>(RESOURCE_TYPES.deployPolicies, namespace)).items),
+    cachedPolicies: deps.policyCache ? (namespace) => deps.policyCache?.list(namespace) : () => undefined,
     clock,
     logger,
     rateLimiter: createRateLimiter(deps.rateLimit ?? { perMinute: 30, burst: 10 }, () => clock().getTime()),
     maxBodyBytes: deps.maxBodyBytes ?? 64 * 1024,
+    webhookMaxBodyBytes: deps.webhookMaxBodyBytes ?? 64 * 1024,
+    bodyTimeoutMs: deps.bodyTimeoutMs ?? 10_000,
+    unauthenticatedReads: createBodyReadGate(deps.maxConcurrentBodyReads ?? 32),
     maxWaitSeconds: deps.maxWaitSeconds ?? 60,
     pollIntervalMs: deps.pollIntervalMs ?? 1000,
     publicUrl: deps.publicUrl,

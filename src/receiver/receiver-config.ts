@@ -29,6 +29,12 @@ export interface ReceiverConfig {
   clockToleranceSeconds: number;
   keyRefreshCooldownSeconds: number;
   maxBodyBytes: number;
+  /** Largest GitHub webhook body. */
+  webhookMaxBodyBytes: number;
+  /** Bodies read at once before their sender is authenticated; past it 503. */
+  maxConcurrentBodyReads: number;
+  /** Seconds a request body may take to arrive; then 408. */
+  bodyTimeoutSeconds: number;
   rateLimitPerMinute: number;
   rateLimitBurst: number;
   maxWaitSeconds: number;
@@ -63,6 +69,17 @@ export const RECEIVER_SETTINGS = {
     default: '60',
   },
   maxBodyBytes: { flag: 'max-body-bytes', env: 'KEYLESS_MAX_BODY_BYTES', default: '65536' },
+  webhookMaxBodyBytes: {
+    flag: 'github-webhook-max-body-bytes',
+    env: 'KEYLESS_GITHUB_WEBHOOK_MAX_BODY_BYTES',
+    default: '65536',
+  },
+  maxConcurrentBodyReads: {
+    flag: 'max-concurrent-body-reads',
+    env: 'KEYLESS_MAX_CONCURRENT_BODY_READS',
+    default: '32',
+  },
+  bodyTimeoutSeconds: { flag: 'body-timeout', env: 'KEYLESS_BODY_TIMEOUT', default: '10' },
   rateLimitPerMinute: { flag: 'rate-limit-per-minute', env: 'KEYLESS_RATE_LIMIT_PER_MINUTE', default: '30' },
   rateLimitBurst: { flag: 'rate-limit-burst', env: 'KEYLESS_RATE_LIMIT_BURST', default: '10' },
   maxWaitSeconds: { flag: 'max-wait', env: 'KEYLESS_MAX_WAIT_SECONDS', default: '60' },
@@ -115,6 +132,9 @@ export function loadReceiverConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): R
     clockToleranceSeconds: integer('clockToleranceSeconds', 0, 300),
     keyRefreshCooldownSeconds: integer('keyRefreshCooldownSeconds', 1, 3600),
     maxBodyBytes: integer('maxBodyBytes', 1024, 1024 * 1024),
+    webhookMaxBodyBytes: integer('webhookMaxBodyBytes', 16 * 1024, 1024 * 1024),
+    maxConcurrentBodyReads: integer('maxConcurrentBodyReads', 1, 10_000),
+    bodyTimeoutSeconds: integer('bodyTimeoutSeconds', 1, 120),
     rateLimitPerMinute: integer('rateLimitPerMinute', 0, 100_000),
     rateLimitBurst: integer('rateLimitBurst', 1, 100_000),
     maxWaitSeconds: integer('maxWaitSeconds', 0, 3600),

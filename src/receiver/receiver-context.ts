@@ -7,6 +7,7 @@ import type { TokenVerifier } from '../oidc/token-verifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { ImageReferenceParser } from './dispatch-body.js';
 import type { PolicyEvaluator } from './policy-port.js';
+import type { BodyReadGate } from './body-read-gate.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface ReceiverContext {
@@ -15,11 +16,20 @@ export interface ReceiverContext {
   attestationKey: AttestationSigningKey;
   evaluatePolicies: PolicyEvaluator;
   parseImageReference: ImageReferenceParser;
+  /** The namespace's policies read from the API server now. */
   listPolicies(namespace: string): Promise<DeployPolicy[]>;
+  /** The namespace's policies from the cache; undefined when there is none or it is not filled yet. */
+  cachedPolicies(namespace: string): DeployPolicy[] | undefined;
   clock(): Date;
   logger: Logger;
   rateLimiter: RateLimiter;
   maxBodyBytes: number;
+  /** Largest GitHub webhook body. */
+  webhookMaxBodyBytes: number;
+  /** Longest time a body may take to arrive. */
+  bodyTimeoutMs: number;
+  /** Shared bound on bodies read before their sender is authenticated. */
+  unauthenticatedReads: BodyReadGate;
   maxWaitSeconds: number;
   pollIntervalMs: number;
   publicUrl?: string;

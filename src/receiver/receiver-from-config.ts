@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createTokenVerifier } from '../oidc/token-verifier.js';
 import { ConfigError } from '../settings/config-error.js';
 import { RECEIVER_SETTINGS, type ReceiverConfig } from './receiver-config.js';
+import { createPolicyCache } from './policy-cache.js';
 import type { ReceiverDeps } from './receiver-app.js';
 
 export interface ReceiverEnvironment {
@@ -72,8 +73,16 @@ export async function receiverDepsFromConfig(
     metrics,
     rateLimit: { perMinute: config.rateLimitPerMinute, burst: config.rateLimitBurst },
     maxBodyBytes: config.maxBodyBytes,
+    webhookMaxBodyBytes: config.webhookMaxBodyBytes,
+    maxConcurrentBodyReads: config.maxConcurrentBodyReads,
+    bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
     maxWaitSeconds: config.maxWaitSeconds,
     publicUrl: config.publicUrl,
     namespaces: config.namespaces,
+    policyCache: createPolicyCache({
+      kube: environment.kube,
+      namespaces: config.namespaces,
+      logger: logger.child({ component: 'policy-cache' }),
+    }),
   };
 }

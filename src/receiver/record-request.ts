@@ -9,7 +9,6 @@
 import {
   API_VERSION,
   LABELS,
-  type DeployPolicy,
   type DeployRequest,
   type DeployRequestSpec,
   type GitHubIdentity,
@@ -50,23 +49,40 @@ export async function recordRequest(
     );
   }
 
-  let policies: DeployPolicy[];
-  try {
-    policies = await ctx.listPolicies(namespace);
-  } catch (error) {
-    log.error({ err: errorMessage(error), namespace }, 'cannot list DeployPolicies');
-    throw unavailable('cannot read DeployPolicies from the Kubernetes API');
+  const source = { type: spec.source.type, identity };
+  // The cache may admit; only the API server may refuse (a policy created a moment ago may not be
+  // cached yet).
+  let policies = ctx.cachedPolicies(namespace);
+  let decision = policies ? ctx.evaluatePolicies({ spec, source, policies }) : undefined;
+  if (!policies || !decision?.allowed) {
+    try {
+      policies = await ctx.listPolicies(namespace);
+    } catch (error) {
+      log.error({ err: errorMessage(error), namespace }, 'cannot list DeployPolicies');
+      throw unavailable('cannot read DeployPolicies from the Kubernetes API');
+    }
+    decision = ctx.evaluatePolicies({ spec, source, policies });
   }
-  const decision = ctx.evaluatePolicies({ spec, source: { type: spec.source.type, identity }, policies });
   if (!decision.allowed) {
     const reasons = decision.reasons;
-    const first = reasons[0];
-    const message =
-      policies.length === 0
-        ? `no DeployPolicy in namespace ${namespace} allows deploys`
-        : `no DeployPolicy in namespace ${namespace} admits this request${first ? `: ${first.condition}: ${first.message}` : ''}`;
-    log.info({ namespace, target: spec.target, reasons }, 'dispatch denied by pre-authorisation');
-    throw new HttpError(403, 'forbidden', message, reasons);
+    log.info(
+      { namespace, target: spec.target, reasons, subjectPolicies: decision.subjectPolicies ?? [] },
+      'dispatch denied by pre-authorisation',
+    );
+    // Any workflow can mint a token for our audience: to an identity no policy names, the answer
+    // says nothing about the namespace's policies (their names, pinned repository ids). A known
+    // subject gets the reasons of the policies its identity matches, to fix its request.
+    const known = new Set(decision.subjectPolicies ?? []);
+    if (known.size === 0)
+      throw new HttpError(
+        403,
+        'forbidden',
+        `no DeployPolicy in namespace ${namespace} admits requests from this identity (the receiver's logs have the details)`,
+      );
+    const shown = reasons.filter((reason) => reason.policy !== undefined && known.has(reason.policy));
+    const first = shown[0];
+    const message = `no DeployPolicy in namespace ${namespace} admits this request${first ? `: ${first.condition}: ${first.message}` : ''}`;
+    throw new HttpError(403, 'forbidden', message, shown);
   }
 
   spec.source.attestation = await signAttestation({ namespace, name, spec }, ctx.attestationKey, ctx.clock());

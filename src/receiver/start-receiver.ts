@@ -29,8 +29,11 @@ export async function startReceiver(
   const app = createReceiverApp({
     ...deps,
     shutdown: shutdown.signal,
-    isReady: () => !closing && (deps.isReady ? deps.isReady() : true),
+    isReady: () => !closing && (deps.policyCache?.synced ?? true) && (deps.isReady ? deps.isReady() : true),
   });
+  // Not awaited: the first list retries with backoff until it succeeds; until then readiness is
+  // false and dispatches read policies from the API server.
+  void deps.policyCache?.start();
   // Slow-loris bounds: headers within 10 s, a whole request within 2 minutes (long polls included),
   // checked every second (Node's default check runs only every 30 s).
   const headersTimeout = config.headersTimeoutMs ?? 10_000;
@@ -58,6 +61,7 @@ export async function startReceiver(
       closed ??= new Promise<void>((resolve) => {
         closing = true;
         shutdown.abort();
+        deps.policyCache?.stop();
         const timer = setTimeout(
           () => server.closeAllConnections(),
           (config.shutdownTimeoutSeconds ?? 10) * 1000,

@@ -392,3 +392,45 @@ describe('charts/keyless-deploy', () => {
     expect(result.stderr).toContain(message);
   });
 });
+
+describe('DeployRequest status is written by the controller only (issue 13, finding 8)', () => {
+  type Rule = { apiGroups?: string[]; resources?: string[] };
+  type Binding = {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    roleRef: { kind: string; name: string };
+    subjects?: Array<{ kind: string; name: string }>;
+  };
+  test.each(Object.entries(VALUE_SETS))(
+    'no role bound to anyone but the controller grants deployrequests/status (%s)',
+    (_name, args) => {
+      const objects = render(args as string[]);
+      const grantsStatus = (rules: Rule[] | undefined): boolean =>
+        (rules ?? []).some(
+          (rule) =>
+            (rule.apiGroups ?? []).some((group) => group === 'keyless.dev' || group === '*') &&
+            (rule.resources ?? []).some((resource) =>
+              ['deployrequests/status', '*/status', '*'].includes(resource),
+            ),
+        );
+      const roles = objects.filter(
+        (o) => (o.kind === 'Role' || o.kind === 'ClusterRole') && grantsStatus(o.rules as Rule[]),
+      ) as Array<{ kind: string; metadata: { name: string; namespace?: string } }>;
+      expect(roles.length).toBeGreaterThan(0);
+      const holders = new Set<string>();
+      for (const binding of objects.filter(
+        (o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding',
+      ) as Binding[]) {
+        const role = roles.find(
+          (r) =>
+            r.kind === binding.roleRef.kind &&
+            r.metadata.name === binding.roleRef.name &&
+            (r.kind === 'ClusterRole' || r.metadata.namespace === binding.metadata.namespace),
+        );
+        if (role)
+          for (const subject of binding.subjects ?? []) holders.add(`${subject.kind}/${subject.name}`);
+      }
+      expect([...holders]).toEqual(['ServiceAccount/kd-controller']);
+    },
+  );
+});

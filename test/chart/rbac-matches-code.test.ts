@@ -168,6 +168,8 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       retryPeriodMs: 100,
     },
     history: { ttlMs: 1, intervalMs: 100 },
+    // Claims of attested names are collected at once, so that their list and delete show.
+    claimRetentionMs: 1,
     github: {
       deployments: appDeployments(github),
     },
@@ -208,6 +210,7 @@ test("the controller's RBAC in the chart is exactly what its code uses", async (
       'keyless.dev/deployrequests delete',
       'batch/cronjobs patch',
       'keyless.dev/deployrequests/status patch',
+      'coordination.k8s.io/leases delete',
     ])
       await waitUntil(`the controller has made the call ${call}`, () => used.has(call), {
         timeoutMs: 20_000,

@@ -54,7 +54,11 @@ interface Fixture {
   /** Make the next matching calls fail (until cleared). */
   fail: { patchWorkload?: KubeApiError; listRequests?: KubeApiError };
   clock: { now: Date };
+  /** Keys the reconciler queued again (`namespace/name`). */
+  requeued: string[];
   reconciler: DeployRequestReconciler;
+  /** A new reconciler on the same API server: a new leadership term. */
+  newTerm(): void;
   abort: AbortController;
   /** Run one reconcile: its WorkResult, or the error it threw. */
   reconcile(name: string): Promise<WorkResult | GenericError>;
@@ -101,6 +105,7 @@ async function fixture(policy: Partial<DeployPolicySpec> = {}): Promise<Fixture>
   const fail: Fixture['fail'] = {};
   const clock = { now: new Date('2026-12-01T12:00:00Z') };
   const abort = new AbortController();
+  const requeued: string[] = [];
   const kube: KubeClient = {
     ...store,
     get: (type, ns, name) => (calls.push(`get ${type.plural}`), store.get(type, ns, name)),
@@ -124,16 +129,18 @@ async function fixture(policy: Partial<DeployPolicySpec> = {}): Promise<Fixture>
       events.push({ object: object.metadata.name ?? '', type, reason, message });
     },
   };
-  const reconciler = new DeployRequestReconciler({
-    kube,
-    attestationKeys: [],
-    events: recorder,
-    logger: silentLogger(),
-    now: () => clock.now,
-    pollMs: 1000,
-    signal: abort.signal,
-    approvalAdmissionSettleSeconds: 0,
-  });
+  const newReconciler = (): DeployRequestReconciler =>
+    new DeployRequestReconciler({
+      kube,
+      attestationKeys: [],
+      events: recorder,
+      logger: silentLogger(),
+      now: () => clock.now,
+      pollMs: 1000,
+      signal: abort.signal,
+      approvalAdmissionSettleSeconds: 0,
+      requeue: (key) => requeued.push(key),
+    });
   const f: Fixture = {
     namespace,
     kube,
@@ -141,10 +148,14 @@ async function fixture(policy: Partial<DeployPolicySpec> = {}): Promise<Fixture>
     calls,
     fail,
     clock,
-    reconciler,
+    requeued,
+    reconciler: newReconciler(),
+    newTerm() {
+      f.reconciler = newReconciler();
+    },
     abort,
     reconcile: (name) =>
-      reconciler.reconcile(`${namespace}/${name}`).catch((error: unknown) => {
+      f.reconciler.reconcile(`${namespace}/${name}`).catch((error: unknown) => {
         if (error instanceof GenericError) return error;
         throw error;
       }),
@@ -249,30 +260,83 @@ describe('gates step', () => {
 });
 
 describe('ordering step', () => {
-  test('another request holds the workload: Queued, looked at again after two polls', async () => {
+  test('another request holds the workload: Queued without polling, queued again when the holder ends', async () => {
     const f = await fixture();
     await f.request('first');
     await f.reconcile('first');
     expect((await f.get('first')).status?.phase).toBe('Deploying');
     await f.request('second', { images: [{ container: 'web', image: 'ghcr.io/acme/web:3.0.0' }] });
-    expect(await f.reconcile('second')).toEqual({ requeueAfterMs: 2000 });
+    expect(await f.reconcile('second')).toBeUndefined();
     const queued = await f.get('second');
     expect(queued.status?.phase).toBe('Queued');
     expect(condition(queued, 'Ready')).toMatchObject({ status: 'False', reason: 'WorkloadBusy' });
+    expect(f.requeued).toEqual([]);
+
+    await f.workloadStatus(rolledOut(2));
+    expect(await f.reconcile('first')).toBeUndefined();
+    expect((await f.get('first')).status?.phase).toBe('Succeeded');
+    expect(f.requeued).toEqual([`${f.namespace}/second`]);
+    await f.reconcile('second');
+    expect((await f.get('second')).status?.phase).toBe('Deploying');
+  });
+
+  test('the namespace is listed once per term, not per reconcile; a holder of an earlier term is checked with a list', async () => {
+    const f = await fixture();
+    const lists = (): number => f.calls.filter((call) => call === 'list deployrequests').length;
+    const at = (second: number): string => `2026-12-01T12:00:0${second}.000Z`;
+    await f.request('r1', { requestedAt: at(1) });
+    await f.reconcile('r1');
+    expect(lists()).toBe(1);
+    for (const n of [2, 3]) {
+      await f.request(`r${n}`, {
+        requestedAt: at(n),
+        images: [{ container: 'web', image: `ghcr.io/acme/web:${n}.0.0` }],
+      });
+      await f.reconcile(`r${n}`);
+    }
+    // Deploying was this term's own write: the index knows it holds the workload.
+    expect(lists()).toBe(1);
+    expect((await f.get('r3')).status?.phase).toBe('Queued');
+
+    f.newTerm();
+    await f.request('r4', {
+      requestedAt: at(4),
+      images: [{ container: 'web', image: 'ghcr.io/acme/web:4.0.0' }],
+    });
+    await f.reconcile('r4');
+    // The term's first list, and one more: the holder was made active by an earlier term.
+    expect(lists()).toBe(3);
+    expect((await f.get('r4')).status?.phase).toBe('Queued');
+    expect(await f.reconcile('r3')).toBeUndefined();
+    expect((await f.get('r3')).status).toMatchObject({ phase: 'Superseded', supersededBy: 'r4' });
+  });
+
+  test('a holder deleted behind the index: the list shows it gone and the waiting request starts', async () => {
+    const f = await fixture();
+    await f.request('first');
+    await f.reconcile('first');
+    await f.request('second', { images: [{ container: 'web', image: 'ghcr.io/acme/web:3.0.0' }] });
+    expect(await f.reconcile('second')).toBeUndefined();
+    await f.kube.delete(RESOURCE_TYPES.deployRequests, f.namespace, 'first');
+    f.newTerm();
+    await f.reconcile('second');
+    expect((await f.get('second')).status?.phase).toBe('Deploying');
   });
 
   test('a newer authorized request supersedes a queued one', async () => {
     const f = await fixture();
-    await f.request('holder', { requestedAt: '2026-12-01T12:00:00.000Z' });
-    await f.reconcile('holder');
-    await f.request('older', { requestedAt: '2026-12-01T12:00:01.000Z' });
-    await f.reconcile('older');
-    await f.request('newer', { requestedAt: '2026-12-01T12:00:02.000Z' });
-    await f.reconcile('newer');
-    expect((await f.get('newer')).status?.phase).toBe('Queued');
-    expect(await f.reconcile('older')).toBeUndefined();
-    const superseded = await f.get('older');
-    expect(superseded.status).toMatchObject({ phase: 'Superseded', supersededBy: 'newer' });
+    // Manual requests are ordered by creationTimestamp (whole seconds), then name: names in
+    // creation order keep the order whether or not a second passes between the creates.
+    await f.request('req-1-holder');
+    await f.reconcile('req-1-holder');
+    await f.request('req-2-older');
+    await f.reconcile('req-2-older');
+    await f.request('req-3-newer');
+    await f.reconcile('req-3-newer');
+    expect((await f.get('req-3-newer')).status?.phase).toBe('Queued');
+    expect(await f.reconcile('req-2-older')).toBeUndefined();
+    const superseded = await f.get('req-2-older');
+    expect(superseded.status).toMatchObject({ phase: 'Superseded', supersededBy: 'req-3-newer' });
     expect(condition(superseded, 'Stalled')).toMatchObject({ status: 'True', reason: 'Superseded' });
   });
 });

@@ -55,6 +55,7 @@ describe('evaluatePolicies', () => {
     expect(evaluatePolicies({ spec: spec(), source: oidc, policies: [] })).toEqual({
       allowed: false,
       reasons: [{ condition: 'NoPolicy', message: 'no DeployPolicy in this namespace (default deny)' }],
+      subjectPolicies: [],
     });
   });
 
@@ -114,9 +115,22 @@ describe('evaluatePolicies', () => {
       identity,
       spec({ environment: 'staging' }),
       { environments: ['production'] },
+      'the request names environment "staging", but its token was issued to a job in "production"',
+    ],
+    [
+      'Environment',
+      { ...identity, environment: 'staging' },
+      spec(),
+      { environments: ['production'] },
       'not "staging"',
     ],
-    ['Environment', identity, spec(), { environments: ['production'] }, 'not null'],
+    [
+      'Environment',
+      { ...identity, environment: undefined },
+      spec({ environment: 'production' }),
+      { environments: ['production'] },
+      'the token carries no environment claim',
+    ],
   ] as Array<[string, GitHubIdentity, DeployRequestSpec, Partial<DeployPolicySpec>, string]>)(
     'denies on %s: %s',
     (condition, who, request, policySpec, message) => {
@@ -163,17 +177,58 @@ describe('evaluatePolicies', () => {
         .allowed,
     ).toBe(true);
     const deployment = { type: 'github-deployment' as const, identity };
-    expect(evaluatePolicies({ spec: spec(), source: deployment, policies: [policy('web')] }).allowed).toBe(
-      false,
-    );
+    const byId = { subjects: [{ repositoryId: '100000001' }] };
+    expect(
+      evaluatePolicies({ spec: spec(), source: deployment, policies: [policy('web', byId)] }).allowed,
+    ).toBe(false);
     expect(
       evaluatePolicies({
         spec: spec(),
         source: deployment,
-        policies: [policy('web', { allowGitHubDeployments: true })],
+        policies: [policy('web', { ...byId, allowGitHubDeployments: true })],
       }).allowed,
     ).toBe(true);
   });
+
+  test.each([
+    ['a subject ref rule', { subjects: [{ repositoryId: '100000001', ref: 'refs/heads/main' }] }, 'ref rule'],
+    [
+      'a subject refType rule',
+      { subjects: [{ repositoryId: '100000001', refType: 'branch' }] },
+      'refType rule',
+    ],
+    [
+      'a subject environment rule',
+      { subjects: [{ repositoryId: '100000001', environment: 'production' }] },
+      'environment rule',
+    ],
+    [
+      'a claims.ref rule',
+      { subjects: [{ repositoryId: '100000001', claims: { ref: 'refs/heads/main' } }] },
+      'claims.ref rule',
+    ],
+    [
+      'an environments rule',
+      { subjects: [{ repositoryId: '100000001' }], environments: ['production'] },
+      'environments rule',
+    ],
+  ] as Array<[string, Partial<DeployPolicySpec>, string]>)(
+    "deployment events are refused by a policy with %s (their ref and environment are the creator's word); OIDC tokens are not",
+    (_name, rules, message) => {
+      const admits = policy('web', { ...rules, allowGitHubDeployments: true });
+      const webhook = evaluatePolicies({
+        spec: spec({ environment: 'production' }),
+        source: { type: 'github-deployment', identity },
+        policies: [admits],
+      });
+      expect(webhook).toMatchObject({ allowed: false, reasons: [{ condition: 'Source' }] });
+      expect(!webhook.allowed && webhook.reasons[0]?.message).toContain(message);
+      expect(
+        evaluatePolicies({ spec: spec({ environment: 'production' }), source: oidc, policies: [admits] })
+          .allowed,
+      ).toBe(true);
+    },
+  );
 
   test('globs only where asked; a reusable workflow is pinned by job_workflow_ref and claims', () => {
     const pinned = policy('release', {

@@ -239,14 +239,29 @@ describe('body', () => {
 });
 
 describe('authorisation and the API server', () => {
-  test('a token from a repository no policy allows: 403 naming the failed condition', async () => {
+  test('a token from a repository no policy allows: a generic 403 naming no policy or pinned id; details in the log', async () => {
     const token = await h.token({ repository: 'evil/web', repository_id: '666', repository_owner_id: '667' });
     const { body } = await expectRefused(
       h.dispatch(goodBody(), token),
       403,
-      /admits this request: Subject: /,
+      /^no DeployPolicy in namespace shop admits requests from this identity/,
     );
-    expect(body.details).toEqual([{ policy: 'web', condition: 'Subject', message: expect.any(String) }]);
+    expect(body.details).toBeUndefined();
+    // The policy is named "web" and pins repository id 2000002: neither reaches a stranger.
+    expect(JSON.stringify(body)).not.toMatch(/"web"|\bweb\b|2000002/);
+    const logged = h.logLines.find(
+      (line) => line.includes(String(body.requestId)) && line.includes('denied'),
+    );
+    expect(logged).toContain('repositoryId \\"666\\" does not match \\"2000002\\"');
+  });
+
+  test('a token a policy knows, with a request it refuses: 403 naming the failed condition of that policy', async () => {
+    const { body } = await expectRefused(
+      h.dispatch(goodBody({ target: 'Deployment/api' }), await h.token()),
+      403,
+      /admits this request: Target: policy "web" does not govern Deployment "api"/,
+    );
+    expect(body.details).toEqual([{ policy: 'web', condition: 'Target', message: expect.any(String) }]);
   });
 
   test('an image from a repository the policy does not allow: 403', async () => {

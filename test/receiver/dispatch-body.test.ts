@@ -31,7 +31,7 @@ test('native shape: target forms, single image defaults to the container named l
     }),
   ).toMatchObject({
     target: { kind: 'StatefulSet', name: 'db' },
-    images: [{ container: 'pg', image: 'postgres:16' }],
+    images: [{ container: 'pg', image: 'docker.io/library/postgres:16' }],
   });
   expect(
     parse({

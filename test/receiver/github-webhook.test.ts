@@ -41,6 +41,11 @@ beforeAll(async () => {
   });
   await h.scenario('hooks', { allowGitHubDeployments: true });
   await h.scenario('hooks-closed');
+  await h.scenario('hooks-ref', {
+    allowGitHubDeployments: true,
+    subjects: [{ repositoryId: '100000001', ref: 'refs/heads/main' }],
+  });
+  await h.scenario('hooks-env', { allowGitHubDeployments: true, environments: ['production'] });
 });
 
 afterAll(async () => {
@@ -245,6 +250,33 @@ describe('bad webhooks are refused and create nothing', () => {
     expect(answer.status).toBe(status);
     expect(String(answer.body.message)).toContain(message);
     expect([...(await requests('hooks')), ...(await requests('hooks-closed'))]).toHaveLength(before);
+  });
+});
+
+describe("ref and environment rules refuse deployment events (their ref and environment are the creator's word)", () => {
+  test.each([
+    ['hooks-ref', 'has a subject with a ref rule, which a GitHub deployment event cannot satisfy'],
+    ['hooks-env', 'has an environments rule, which a GitHub deployment event cannot satisfy'],
+  ])(
+    '%s: a genuinely signed event for main and production is refused, nothing created',
+    async (namespace, message) => {
+      // The event says ref refs/heads/main and environment production, exactly what the rules ask.
+      const answer = await send('deployment', JSON.stringify(deploymentEvent(namespace, undefined)));
+      expect(answer.status).toBe(403);
+      expect(String(answer.body.message)).toContain(message);
+      expect(await requests(namespace)).toEqual([]);
+    },
+  );
+
+  test('the same policies admit an OIDC token from main in production', async () => {
+    for (const namespace of ['hooks-ref', 'hooks-env']) {
+      const answer = await h.dispatch(
+        namespace,
+        { target: 'web', image: 'ghcr.io/acme/web:9.3.0' },
+        { ref: 'refs/heads/main', environment: 'production' },
+      );
+      expect([namespace, answer.status]).toEqual([namespace, 202]);
+    }
   });
 });
 

@@ -36,6 +36,9 @@ test('defaults: github.com issuer, listen 0.0.0.0:8080, no insecure issuers', ()
     allowedOwners: [],
     allowInsecureIssuer: false,
     maxBodyBytes: 65536,
+    webhookMaxBodyBytes: 65536,
+    maxConcurrentBodyReads: 32,
+    bodyTimeoutSeconds: 10,
     clockToleranceSeconds: 60,
   });
   expect(config.attestationKeyPem).toMatch(/PRIVATE KEY/);
@@ -104,6 +107,15 @@ test.each<[Record<string, string>, RegExp]>([
   [{ KEYLESS_ALLOWED_OWNERS: 'acme,evil/owner' }, /KEYLESS_ALLOWED_OWNERS: 'evil\/owner'/],
   [{ KEYLESS_MAX_BODY_BYTES: '10' }, /KEYLESS_MAX_BODY_BYTES: must be a whole number from 1024/],
   [{ KEYLESS_MAX_BODY_BYTES: '64k' }, /KEYLESS_MAX_BODY_BYTES/],
+  [
+    { KEYLESS_GITHUB_WEBHOOK_MAX_BODY_BYTES: '1000' },
+    /^--github-webhook-max-body-bytes \/ KEYLESS_GITHUB_WEBHOOK_MAX_BODY_BYTES: must be a whole number from 16384/,
+  ],
+  [
+    { KEYLESS_MAX_CONCURRENT_BODY_READS: '0' },
+    /^--max-concurrent-body-reads \/ KEYLESS_MAX_CONCURRENT_BODY_READS/,
+  ],
+  [{ KEYLESS_BODY_TIMEOUT: '600' }, /^--body-timeout \/ KEYLESS_BODY_TIMEOUT: must be a whole number from 1/],
   [{ KEYLESS_OIDC_CLOCK_TOLERANCE: '-1' }, /KEYLESS_OIDC_CLOCK_TOLERANCE/],
   [{ KEYLESS_RATE_LIMIT_BURST: '0' }, /KEYLESS_RATE_LIMIT_BURST/],
   [{ KEYLESS_PUBLIC_URL: 'ftp://x' }, /KEYLESS_PUBLIC_URL: must be an http\(s\) URL/],

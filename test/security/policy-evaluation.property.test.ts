@@ -261,6 +261,13 @@ function oracleDenial(policy: DeployPolicy, world: World, anyTarget: boolean): D
     if (spec.allowManual !== true) return 'Source';
   } else {
     if (source === 'github-deployment' && spec.allowGitHubDeployments !== true) return 'Source';
+    // A deployment event's ref and environment are its creator's word: rules on them refuse it.
+    if (
+      source === 'github-deployment' &&
+      (spec.environments !== undefined ||
+        (spec.subjects ?? []).some((s) => s.ref !== undefined || s.environment !== undefined))
+    )
+      return 'Source';
     if (identity === undefined) return 'Source';
     if (!(spec.subjects ?? []).some((s) => subjectMatches(s, identity))) return 'Subject';
   }
@@ -279,9 +286,16 @@ function oracleDenial(policy: DeployPolicy, world: World, anyTarget: boolean): D
       return 'ImageRepository';
     if (spec.images.requireDigest === true && !image.digest) return 'ImageDigest';
   }
+  // A verified identity binds the environment (absent in the request: the token's).
+  const environment =
+    source === 'kubernetes' ? request.environment : (request.environment ?? identity?.environment);
+  if (source !== 'kubernetes' && identity !== undefined) {
+    if (identity.environment !== undefined && environment !== identity.environment) return 'Environment';
+    if (identity.environment === undefined && spec.environments !== undefined) return 'Environment';
+  }
   if (
     spec.environments !== undefined &&
-    (request.environment === undefined || !spec.environments.includes(request.environment))
+    (environment === undefined || !spec.environments.includes(environment))
   )
     return 'Environment';
   return undefined;
@@ -365,7 +379,19 @@ describe('policy evaluation against an independent oracle', () => {
           expect(spec.images.repositories.some((p) => oracleMatch(p, image.repository))).toBe(true);
           if (spec.images.requireDigest) expect(image.digest).toBe(true);
         }
-        if (spec.environments) expect(spec.environments).toContain(world.spec.environment);
+        const environment = world.spec.environment ?? identity?.environment;
+        if (spec.environments) expect(spec.environments).toContain(environment);
+        if (source !== 'kubernetes') {
+          // The token's environment, when it has one, is the request's; environment rules need one.
+          if (identity?.environment !== undefined) expect(environment).toBe(identity.environment);
+          if (spec.environments) expect(identity?.environment).toBeDefined();
+        }
+        if (source === 'github-deployment') {
+          expect(spec.environments).toBeUndefined();
+          expect((spec.subjects ?? []).every((s) => s.ref === undefined && s.environment === undefined)).toBe(
+            true,
+          );
+        }
       }),
       RUNS,
     );
@@ -391,6 +417,7 @@ describe('policy evaluation against an independent oracle', () => {
       repositoryOwnerId: '1',
       ref: 'refs/heads/main',
       workflow: 'Deploy',
+      environment: 'production',
     };
     const spec = (): DeployRequestSpec => ({
       target: { kind: 'Deployment', name: 'web' },

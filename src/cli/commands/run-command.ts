@@ -100,6 +100,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       logger: logger.child({ component: 'controller' }),
       concurrency: controllerConfig.concurrency,
       namespaces: controllerConfig.namespaces,
+      claimNamespace: controllerConfig.leaderElectionNamespace,
       github: gitHubReporting(github),
       listen: controllerConfig.metricsListen,
       leaderElection: controllerConfig.leaderElection
