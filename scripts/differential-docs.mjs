@@ -41,9 +41,11 @@ export function differentialSection(results, accepted) {
     'accepted for the reason given (`test/conformance/accepted-differences.json`). Locations are `#step` and the path in',
     "the step's record (`result` is the answer, `read` the object read back after a write).",
     '',
+    '<!-- prettier-ignore-start -->',
     '| scenario | area | first difference | why it is accepted |',
     '| -------- | ---- | ---------------- | ------------------ |',
     ...rows,
+    '<!-- prettier-ignore-end -->',
     '',
     END,
   ].join('\n');

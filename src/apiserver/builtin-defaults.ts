@@ -35,6 +35,8 @@ function defaultContainers(containers: unknown): void {
     setDefault(container, 'terminationMessagePath', '/dev/termination-log');
     setDefault(container, 'terminationMessagePolicy', 'File');
     setDefault(container, 'imagePullPolicy', pullPolicy(container.image));
+    // A struct field: Go's JSON writes it as {} even when empty.
+    if (container.resources === undefined) container.resources = {};
     for (const port of Array.isArray(container.ports) ? container.ports : []) {
       const portObject = object(port);
       if (portObject) setDefault(portObject, 'protocol', 'TCP');
@@ -151,7 +153,12 @@ export function defaultBuiltin(resource: ResourceDefinition, target: Json, creat
       setDefault(spec, 'suspend', false);
       setDefault(spec, 'successfulJobsHistoryLimit', 3);
       setDefault(spec, 'failedJobsHistoryLimit', 1);
-      const jobSpec = object(object(spec.jobTemplate)?.spec);
+      const jobTemplate = object(spec.jobTemplate);
+      // ObjectMeta is a struct: written as {} when empty, in the job template and its pod template.
+      if (jobTemplate && jobTemplate.metadata === undefined) jobTemplate.metadata = {};
+      const jobSpec = object(jobTemplate?.spec);
+      const podTemplate = object(jobSpec?.template);
+      if (podTemplate && podTemplate.metadata === undefined) podTemplate.metadata = {};
       if (jobSpec) defaultTemplate(jobSpec);
       return;
     }
@@ -172,6 +179,17 @@ export function defaultBuiltin(resource: ResourceDefinition, target: Json, creat
       }
       return;
     }
+    case '/Event':
+      // Fields of the other Event version, written by the conversion every real server stores through.
+      if (!('eventTime' in target)) target.eventTime = null;
+      setDefault(target, 'reportingComponent', '');
+      setDefault(target, 'reportingInstance', '');
+      return;
+    case 'events.k8s.io/Event':
+      if (!('deprecatedFirstTimestamp' in target)) target.deprecatedFirstTimestamp = null;
+      if (!('deprecatedLastTimestamp' in target)) target.deprecatedLastTimestamp = null;
+      if (target.deprecatedSource === undefined) target.deprecatedSource = {};
+      return;
     case '/Namespace':
       target.metadata = {
         ...metadata,

@@ -107,7 +107,7 @@ export function validateBuiltin(resource: ResourceDefinition, object: Json): Sta
         if (!matches) {
           causes.push({
             reason: 'FieldValueInvalid',
-            message: 'Invalid value: map[string]string{...}: `selector` does not match template `labels`',
+            message: `Invalid value: ${JSON.stringify(Object.fromEntries(Object.entries(labels).sort()))}: \`selector\` does not match template \`labels\``,
             field: 'spec.template.metadata.labels',
           });
         }

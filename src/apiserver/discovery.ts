@@ -17,6 +17,10 @@ type Json = Record<string, unknown>;
 export const SERVER_VERSION = {
   major: '1',
   minor: '36',
+  emulationMajor: '1',
+  emulationMinor: '36',
+  minCompatibilityMajor: '1',
+  minCompatibilityMinor: '35',
   gitVersion: 'v1.36.3+keyless-embedded',
   gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean',

@@ -23,6 +23,7 @@ import {
   badRequest,
   gone,
   internalError,
+  invalid,
   methodNotAllowed,
   notAcceptable,
   unsupportedMediaType,
@@ -296,8 +297,9 @@ export function createHttpHandler(
           resourceVersion: query.get('resourceVersion') ?? undefined,
         });
         const metadata = {
+          // A custom resource list (unstructured) always carries continue, "" on the last page.
+          ...(list.continue ? { continue: list.continue } : resource.crd ? { continue: '' } : {}),
           resourceVersion: list.resourceVersion,
-          ...(list.continue ? { continue: list.continue } : {}),
           ...(list.remainingItemCount !== undefined ? { remainingItemCount: list.remainingItemCount } : {}),
         };
         if (table)
@@ -355,6 +357,16 @@ export function createHttpHandler(
           ? (decodeObjectBody(request.headers['content-type'], body) as Record<string, unknown>)
           : {};
         const preconditions = (options.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
+        const propagation =
+          query.get('propagationPolicy') ?? (options.propagationPolicy as string | undefined);
+        if (propagation !== undefined && !['Foreground', 'Background', 'Orphan'].includes(propagation))
+          throw invalid({ name: '', group: 'meta.k8s.io', plural: 'deleteoptions', kind: 'DeleteOptions' }, [
+            {
+              reason: 'FieldValueNotSupported',
+              message: `Unsupported value: ${JSON.stringify(propagation)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
+              field: 'propagationPolicy',
+            },
+          ]);
         const dryRun =
           query.getAll('dryRun').includes('All') ||
           (Array.isArray(options.dryRun) && options.dryRun.includes('All'));
@@ -363,7 +375,22 @@ export function createHttpHandler(
           preconditions,
           user,
         });
-        return send(response, 200, object);
+        // An object that finalizers keep is answered as it is now; one that is gone (or would be,
+        // in a dry run) with a success Status naming it, as kube-apiserver answers.
+        if ((object.metadata as Record<string, unknown>).deletionTimestamp)
+          return send(response, 200, object);
+        return send(response, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: {
+            name: object.metadata.name,
+            ...(resource.group ? { group: resource.group } : {}),
+            kind: resource.plural,
+            uid: object.metadata.uid,
+          },
+        });
       }
     }
   }

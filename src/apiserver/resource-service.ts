@@ -110,6 +110,32 @@ function specPart(object: Record<string, unknown>, hasStatus: boolean): Record<s
   return hasStatus ? rest : { ...rest, status };
 }
 
+/**
+ * Built-in kinds whose objects have no `metadata.generation` (kube-apiserver's strategies for them
+ * never set it: they have no spec whose changes a controller observes).
+ */
+const WITHOUT_GENERATION = new Set([
+  'Namespace',
+  'ConfigMap',
+  'Secret',
+  'Lease',
+  'Event',
+  'Service',
+  'ServiceAccount',
+  'Endpoints',
+  'Role',
+  'RoleBinding',
+  'ClusterRole',
+  'ClusterRoleBinding',
+]);
+
+/** Built-in kinds a PUT may create (their strategies' AllowCreateOnUpdate); others answer 404. */
+const CREATE_ON_UPDATE = new Set(['Lease', 'Event', 'Endpoints', 'Service']);
+
+function hasGeneration(resource: ResourceDefinition): boolean {
+  return resource.crd !== undefined || !WITHOUT_GENERATION.has(resource.kind);
+}
+
 function isApps(resource: ResourceDefinition, ...kinds: string[]): boolean {
   return !resource.crd && resource.group === 'apps' && kinds.includes(resource.kind);
 }
@@ -250,9 +276,10 @@ export class ResourceService {
     delete metadata.deletionGracePeriodSeconds;
     metadata.uid = randomUUID();
     metadata.creationTimestamp = this.timestamp();
-    metadata.generation = 1;
-    if (options.fieldManager)
-      this.recordManager(metadata, options.fieldManager, 'Update', apiVersionOf(resource));
+    if (hasGeneration(resource)) metadata.generation = 1;
+    else delete metadata.generation;
+    const manager = options.fieldManager ?? options.userAgentManager;
+    if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource));
     if (resource.hasStatus && resource.crd) delete object.status;
     if (resource.hasStatus && !resource.crd && resource.kind !== 'Namespace') object.status = {};
     const warnings = this.validateAndDefault(resource, object, undefined, options);
@@ -283,11 +310,21 @@ export class ResourceService {
     }
     const old = this.store.get(resourceKey(resource), objectKey(scope.namespace, name));
     if (!old) {
-      if (scope.subresource) throw this.notFound(scope);
-      // PUT creates when the object does not exist (AllowCreateOnUpdate), as for CRs and most kinds.
+      // PUT creates a missing object only for kinds whose strategy allows it (AllowCreateOnUpdate).
+      if (scope.subresource || !CREATE_ON_UPDATE.has(resource.kind) || resource.crd)
+        throw this.notFound(scope);
       return this.create({ ...scope, name }, { ...candidate, metadata: { ...metadata, name } }, options);
     }
     const rv = metadata.resourceVersion;
+    // Custom resources allow no unconditional update (kube-apiserver's strategy for them).
+    if (resource.crd && (rv === undefined || rv === ''))
+      throw invalid({ ...this.target(resource, name), kind: resource.plural }, [
+        {
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: 0: must be specified for an update',
+          field: 'metadata.resourceVersion',
+        },
+      ]);
     if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
       throw conflict(this.target(resource, name));
     return this.commit(scope, old, candidate, options);
@@ -310,8 +347,16 @@ export class ResourceService {
     }
     if (patchType === 'apply') {
       if (!options.fieldManager)
-        throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+        throw invalid({ name: '', group: 'meta.k8s.io', plural: 'patchoptions', kind: 'PatchOptions' }, [
+          {
+            reason: 'FieldValueRequired',
+            message: 'Required value: is required for apply patch',
+            field: 'fieldManager',
+          },
+        ]);
       const applied = this.requireObject(patchBody, resource);
+      if (applied.apiVersion === undefined || applied.kind === undefined)
+        throw badRequest('error decoding patch: an applied object needs apiVersion and kind');
       const appliedMeta = metadataOf(applied);
       if (appliedMeta.name !== undefined && appliedMeta.name !== name) {
         throw badRequest(
@@ -397,11 +442,24 @@ export class ResourceService {
     const old = this.store.get(resourceKey(resource), key);
     if (!old) throw this.notFound(scope);
     const pre = options.preconditions ?? {};
-    if (
-      (pre.uid && pre.uid !== old.metadata.uid) ||
-      (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
-    ) {
-      throw conflict(this.target(resource, name));
+    const mismatch =
+      pre.uid && pre.uid !== old.metadata.uid
+        ? `the UID in the precondition (${pre.uid}) does not match the UID in record (${String(old.metadata.uid)}). The object might have been deleted and then recreated`
+        : pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion
+          ? `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${String(old.metadata.resourceVersion)}). The object might have been modified`
+          : undefined;
+    if (mismatch) {
+      // kube-apiserver names the kind here, not the resource.
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource.kind} "${name}": ${mismatch}`,
+        {
+          name,
+          group: resource.group || undefined,
+          kind: resource.kind,
+        },
+      );
     }
     const finalizers = (old.metadata.finalizers as string[] | undefined) ?? [];
     this.admit('DELETE', scope, undefined, old, options);
@@ -452,7 +510,7 @@ export class ResourceService {
       throw conflict(this.target(resource, name));
     const next = clone(old);
     next.spec = { ...((old.spec ?? {}) as Record<string, unknown>), replicas };
-    const result = this.commit({ ...scope, subresource: undefined }, old, next, options);
+    const result = this.commit({ ...scope, subresource: undefined }, old, next, options, false, 'scale');
     return { ...result, object: scaleOf(result.object) as StoredObject };
   }
 
@@ -464,6 +522,8 @@ export class ResourceService {
     options: WriteOptions,
     /** A server-side apply: a change of field ownership alone is a write (as on a real server). */
     applied = false,
+    /** The subresource a write came through, when the scope no longer says so (`/scale`). */
+    through: string | undefined = scope.subresource,
   ): WriteResult {
     const resource = scope.resource;
     const name = old.metadata.name as string;
@@ -511,7 +571,7 @@ export class ResourceService {
       if (!metadata.managedFields && old.metadata.managedFields)
         metadata.managedFields = old.metadata.managedFields;
       const manager = options.fieldManager ?? options.userAgentManager;
-      if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource));
+      if (manager) this.recordManager(metadata, manager, 'Update', apiVersionOf(resource), through);
     }
     (next.metadata as Record<string, unknown>).resourceVersion = old.metadata.resourceVersion;
     if (next.apiVersion === undefined) next.apiVersion = apiVersionOf(resource);
@@ -519,6 +579,7 @@ export class ResourceService {
     const warnings = this.validateAndDefault(resource, next, old, options);
     warnings.push(...this.admit('UPDATE', scope, next, old, options));
     if (
+      hasGeneration(resource) &&
       scope.subresource !== 'status' &&
       (!isDeepStrictEqual(specPart(next, resource.hasStatus), specPart(old, resource.hasStatus)) ||
         (annotationsBumpGeneration(resource) &&
@@ -782,9 +843,12 @@ export class ResourceService {
     manager: string,
     operation: 'Update' | 'Apply',
     apiVersion: string,
+    /** Writes through `/status` or `/scale` are recorded as that subresource's, as on a real server. */
+    subresource?: string,
   ): void {
     const entries = ((metadata.managedFields as Array<Record<string, unknown>> | undefined) ?? []).filter(
-      (entry) => !(entry.manager === manager && entry.operation === operation),
+      (entry) =>
+        !(entry.manager === manager && entry.operation === operation && entry.subresource === subresource),
     );
     entries.push({
       manager,
@@ -793,6 +857,7 @@ export class ResourceService {
       time: this.timestamp(),
       fieldsType: 'FieldsV1',
       fieldsV1: {},
+      ...(subresource ? { subresource } : {}),
     });
     metadata.managedFields = entries;
   }

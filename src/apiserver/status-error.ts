@@ -94,7 +94,8 @@ export function invalid(target: Target & { kind: string }, causes: StatusCause[]
     .join(', ');
   const list = causes.length > 1 ? `[${summary}]` : summary;
   return new ApiError(422, 'Invalid', `${kindQualified} "${target.name ?? ''}" is invalid: ${list}`, {
-    name: target.name,
+    // Options objects (DeleteOptions, PatchOptions) have no name: no details.name then.
+    name: target.name || undefined,
     group: target.group || undefined,
     kind: target.kind,
     causes,

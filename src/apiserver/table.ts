@@ -134,8 +134,18 @@ function containersColumns(kind: string): Column[] {
 const status = (o: StoredObject): Json => (o.status ?? {}) as Json;
 const spec = (o: StoredObject): Json => (o.spec ?? {}) as Json;
 
+/** Keys in `data` and `binaryData` (a ConfigMap's or Secret's DATA column). */
+function dataCount(object: StoredObject): number {
+  const keys = (field: unknown): number =>
+    field && typeof field === 'object' ? Object.keys(field).length : 0;
+  return keys(object.data) + keys(object.binaryData);
+}
+
 const BUILTIN_COLUMNS: Record<string, Column[]> = {
   Namespace: [nameColumn, column('Status', (o) => status(o).phase), ageColumn],
+  // DATA counts data and binaryData keys, as kube's printers do.
+  ConfigMap: [nameColumn, column('Data', dataCount), ageColumn],
+  Secret: [nameColumn, column('Type', (o) => o.type), column('Data', dataCount), ageColumn],
   Deployment: [
     nameColumn,
     column('Ready', (o) => `${Number(status(o).readyReplicas ?? 0)}/${Number(spec(o).replicas ?? 0)}`),

@@ -35,14 +35,23 @@ export function normaliseKubectlOutput(text: string, namespace: string): string 
     .trim();
 }
 
+/**
+ * managedFields as a set of manager/operation/apiVersion/subresource (their order carries no
+ * meaning), without kube-controller-manager's entries: a real controller writes status at its own
+ * pace, so whether its entry is there yet depends on timing (the embedded simulator writes status
+ * in process and records no manager).
+ */
 function normaliseManagedFields(entries: unknown): unknown {
   if (!Array.isArray(entries)) return entries;
-  return entries.map((entry: Record<string, unknown>) => ({
-    manager: entry.manager,
-    operation: entry.operation,
-    apiVersion: entry.apiVersion,
-    ...(entry.subresource !== undefined ? { subresource: entry.subresource } : {}),
-  }));
+  return entries
+    .filter((entry: Record<string, unknown>) => entry.manager !== 'kube-controller-manager')
+    .map((entry: Record<string, unknown>) => ({
+      manager: entry.manager,
+      operation: entry.operation,
+      apiVersion: entry.apiVersion,
+      ...(entry.subresource !== undefined ? { subresource: entry.subresource } : {}),
+    }))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
 /** Deep-normalise a JSON value from an answer (object, list, Status, watch event). */
@@ -79,11 +88,15 @@ export function normaliseValue(value: unknown, namespace: string, key = ''): unk
 export function normaliseStatus(status: Record<string, unknown>, namespace: string): unknown {
   const details = (status.details ?? {}) as Record<string, unknown>;
   const causes = Array.isArray(details.causes)
-    ? (details.causes as Array<Record<string, unknown>>).map((cause) => ({
-        reason: cause.reason,
-        field: cause.field,
-        message: typeof cause.message === 'string' ? normaliseText(cause.message, namespace) : cause.message,
-      }))
+    ? (details.causes as Array<Record<string, unknown>>)
+        .map((cause) => ({
+          reason: cause.reason,
+          field: cause.field,
+          message:
+            typeof cause.message === 'string' ? normaliseText(cause.message, namespace) : cause.message,
+        }))
+        // A set: kube-apiserver's order follows Go map iteration and changes from run to run.
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
     : undefined;
   return {
     kind: status.kind,
@@ -117,7 +130,13 @@ export function dropPaths(value: unknown, paths: readonly string[]): unknown {
       const record = node as Record<string, unknown>;
       const part = parts[index] as string;
       if (index === parts.length - 1) delete record[part];
-      else visit(record[part], index + 1);
+      else {
+        visit(record[part], index + 1);
+        // A map left empty by the removal goes too (annotations that held only the dropped key).
+        const inner = record[part];
+        if (inner && typeof inner === 'object' && !Array.isArray(inner) && Object.keys(inner).length === 0)
+          delete record[part];
+      }
     };
     visit(copy, 0);
   }

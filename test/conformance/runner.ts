@@ -56,9 +56,26 @@ function save(step: Step, body: unknown, variables: Variables): void {
   }
 }
 
+/**
+ * The ConfigMap kube-controller-manager publishes into every namespace, at its own pace: left out
+ * of lists, Tables and watch events (the embedded server has no such controller; documented).
+ */
+const ROOT_CA = 'kube-root-ca.crt';
+const isRootCa = (object: unknown): boolean =>
+  (object as { metadata?: { name?: string } } | undefined)?.metadata?.name === ROOT_CA;
+
 /** An HTTP answer as compared: Status failures reduced, Tables to columns and cells, the rest normalised. */
 function normaliseAnswer(answer: HttpAnswer, namespace: string): unknown {
-  const body = answer.body as Record<string, unknown> | string;
+  const raw = answer.body as Record<string, unknown> | string;
+  const body =
+    typeof raw === 'object' && Array.isArray(raw.items)
+      ? { ...raw, items: raw.items.filter((item) => !isRootCa(item)) }
+      : typeof raw === 'object' && Array.isArray(raw.rows)
+        ? {
+            ...raw,
+            rows: (raw.rows as Array<{ cells: unknown[] }>).filter((row) => row.cells[0] !== ROOT_CA),
+          }
+        : raw;
   if (typeof body === 'string') return { code: answer.code, text: normaliseKubectlOutput(body, namespace) };
   if (body.kind === 'Status' && body.status === 'Failure')
     return { code: answer.code, status: normaliseStatus(body, namespace) };
@@ -199,9 +216,11 @@ async function runClient(
       case 'get':
         answer = (await kube.get(step.type, ns, name ?? '')) ?? { notFound: true };
         break;
-      case 'list':
-        answer = await kube.list(step.type, ns, step.listOptions);
+      case 'list': {
+        const list = await kube.list(step.type, ns, step.listOptions);
+        answer = { ...list, items: list.items.filter((item) => !isRootCa(item)) };
         break;
+      }
       case 'patch':
         answer = await kube.patch(
           step.type,
@@ -255,11 +274,13 @@ async function runWatch(
   while (!done() && !ended && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   stream.stop();
   const timedOut = !done() && !ended;
-  const events = stream.events.map((event) =>
-    event.type === 'ERROR'
-      ? { type: event.type, status: normaliseStatus(event.object, namespace) }
-      : { type: event.type, object: dropPaths(normaliseValue(event.object, namespace), step.ignore ?? []) },
-  );
+  const events = stream.events
+    .filter((event) => !isRootCa(event.object))
+    .map((event) =>
+      event.type === 'ERROR'
+        ? { type: event.type, status: normaliseStatus(event.object, namespace) }
+        : { type: event.type, object: dropPaths(normaliseValue(event.object, namespace), step.ignore ?? []) },
+    );
   const last = stream.events.at(-1)?.object as { metadata?: { resourceVersion?: string } } | undefined;
   if (step.save?.rv && last?.metadata?.resourceVersion)
     variables.set(step.save.rv, last.metadata.resourceVersion);

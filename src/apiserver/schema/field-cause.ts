@@ -24,6 +24,12 @@ export const causes = {
     field,
     message: `Invalid value: ${quote(value)}: ${detail}`,
   }),
+  /** A value of the wrong JSON type: the message names the type it has, as kube-apiserver's does. */
+  typeInvalid: (field: string, type: string, detail: string): FieldCause => ({
+    reason: 'FieldValueTypeInvalid',
+    field,
+    message: `Invalid value: "${type}": ${detail}`,
+  }),
   notSupported: (field: string, value: unknown, allowed: unknown[]): FieldCause => ({
     reason: 'FieldValueNotSupported',
     field,

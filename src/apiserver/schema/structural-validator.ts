@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { clone } from '../object-store.js';
-import { causes, type FieldCause } from './field-cause.js';
+import { causes, quote, type FieldCause } from './field-cause.js';
 import { evaluateRule } from './cel-rules.js';
 
 type Schema = Record<string, unknown>;
@@ -192,9 +192,9 @@ function validate(
   if (intOrString) {
     if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))) {
       ctx.causes.push(
-        causes.invalid(
+        causes.typeInvalid(
           path,
-          value,
+          jsonType(value),
           `${path} in body must be of type integer or string: "${jsonType(value)}"`,
         ),
       );
@@ -202,7 +202,11 @@ function validate(
     }
   } else if (typeof schema.type === 'string' && !typeOk(schema.type, value)) {
     ctx.causes.push(
-      causes.invalid(path, value, `${path} in body must be of type ${schema.type}: "${jsonType(value)}"`),
+      causes.typeInvalid(
+        path,
+        jsonType(value),
+        `${path} in body must be of type ${schema.type}: "${jsonType(value)}"`,
+      ),
     );
     return;
   }
@@ -363,7 +367,11 @@ function validate(
     ctx.causes.push({
       reason: typeof rule.reason === 'string' ? rule.reason : 'FieldValueInvalid',
       field: fieldPath,
-      message: `Invalid value: "${isObject(value) ? 'object' : jsonType(value)}": ${detail}`,
+      // kube-apiserver 1.36 quotes a scalar value and leaves an object or list out.
+      message:
+        value !== null && typeof value === 'object'
+          ? `Invalid value: ${detail}`
+          : `Invalid value: ${quote(value)}: ${detail}`,
     });
   }
 }

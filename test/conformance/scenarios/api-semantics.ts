@@ -20,7 +20,17 @@ const labelled = (name: string, labels: Record<string, string>): Record<string, 
 /** The adapter's client for ConfigMaps (the project itself lists no ConfigMaps). */
 const CONFIG_MAPS = { ...RESOURCE_TYPES.secrets, plural: 'configmaps', kind: 'ConfigMap' };
 
-const FIVE = ['c1', 'c2', 'c3', 'c4', 'c5'].map((name) => post(CM, configMap(name), { read: false }));
+/**
+ * Five Secrets: pagination is compared on Secrets, which no controller adds to a new namespace
+ * (ConfigMaps get kube-root-ca.crt from kube-controller-manager).
+ */
+const FIVE = ['s3', 's1', 's5', 's2', 's4'].map((name) =>
+  post(
+    SECRETS,
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { a: name } },
+    { read: false },
+  ),
+);
 
 export const API_SCENARIOS: Scenario[] = [
   {
@@ -196,11 +206,11 @@ export const API_SCENARIOS: Scenario[] = [
     area: 'pagination',
     steps: [
       ...FIVE,
-      get(`${CM}?limit=2`, { save: { next: 'metadata.continue' } }),
-      get(`${CM}?limit=2&continue=$next`, { save: { next: 'metadata.continue' } }),
-      get(`${CM}?limit=2&continue=$next`),
-      get(`${CM}?limit=10`),
-      get(`${CM}?limit=0`),
+      get(`${SECRETS}?limit=2`, { save: { next: 'metadata.continue' } }),
+      get(`${SECRETS}?limit=2&continue=$next`, { save: { next: 'metadata.continue' } }),
+      get(`${SECRETS}?limit=2&continue=$next`),
+      get(`${SECRETS}?limit=10`),
+      get(`${SECRETS}?limit=0`),
     ],
   },
   {
@@ -221,8 +231,8 @@ export const API_SCENARIOS: Scenario[] = [
     area: 'pagination',
     steps: [
       ...FIVE,
-      kubectl('get configmaps -n {ns} --chunk-size=2 -o name'),
-      kubectl('get configmaps -n {ns} --chunk-size=2'),
+      kubectl('get secrets -n {ns} --chunk-size=2 -o name'),
+      kubectl('get secrets -n {ns} --chunk-size=2'),
     ],
   },
   {
@@ -347,7 +357,7 @@ export const API_SCENARIOS: Scenario[] = [
       post(CM, labelled('c3', { app: 'db' }), { read: false }),
       del(`${CM}?labelSelector=app%3Dweb`, { read: false }),
       get(CM),
-      kubectl('delete configmaps -n {ns} --all'),
+      kubectl('delete configmaps -n {ns} -l app'),
     ],
   },
   {
@@ -385,7 +395,7 @@ export const API_SCENARIOS: Scenario[] = [
       post(`${DP}?dryRun=All`, deployPolicy('p1', { rollout: {} })),
       kubectl('create configmap c1 -n {ns} --from-literal=a=1 --dry-run=server -o yaml'),
       kubectl('apply --dry-run=server -n {ns} -f -', { stdin: JSON.stringify(deployRequest('r2')) }),
-      kubectl('get configmaps,deployrequests -n {ns}'),
+      kubectl('get deployrequests,configmaps -n {ns} --field-selector metadata.name!=kube-root-ca.crt'),
     ],
   },
   {

@@ -247,15 +247,8 @@ export const CORE_KIND_SCENARIOS: Scenario[] = [
       kubectl('label configmap settings -n {ns} tier=web'),
       kubectl('annotate configmap settings -n {ns} note=hello'),
       kubectl('get configmap settings -n {ns} --show-labels'),
-      kubectl([
-        'get',
-        'configmap',
-        'settings',
-        '-n',
-        '{ns}',
-        '-o',
-        'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}',
-      ]),
+      // -o json: compared as an object, managedFields as a set of managers and operations.
+      kubectl('get configmap settings -n {ns} -o json'),
       kubectl('delete configmap settings -n {ns}'),
     ],
   },
