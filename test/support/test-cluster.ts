@@ -133,10 +133,15 @@ const CLUSTER_ROLE_BINDINGS: ResourceType = {
 };
 const APPROVER_ROLE = 'keyless-test-approvers';
 
+/** The users the approval tests impersonate or hold client certificates for. */
+const TEST_APPROVERS = ['alice', 'bob', 'carol'];
+
 /**
- * Every authenticated user may get, list, watch, patch and update DeployRequests and read policies
- * (as a team's approvers are granted), so that on a real cluster it is admission, not RBAC, that
- * decides whose approval is written. Kept installed: every suite of a run may rely on it.
+ * The test users may get, list, watch, patch and update DeployRequests and read policies (as a
+ * team's approvers are granted), so that on a real cluster it is admission, not RBAC, that decides
+ * whose approval is written. Bound to those users only: a binding to every authenticated identity
+ * would also grant the chart's ServiceAccounts what the chart test proves they lack. Kept
+ * installed (every suite of a run may rely on it); an older binding is replaced.
  */
 export async function grantApproverRbac(kube: KubeClient): Promise<void> {
   const objects: Array<[ResourceType, KubeObject]> = [
@@ -163,7 +168,11 @@ export async function grantApproverRbac(kube: KubeClient): Promise<void> {
         kind: 'ClusterRoleBinding',
         metadata: { name: APPROVER_ROLE },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: APPROVER_ROLE },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }],
+        subjects: TEST_APPROVERS.map((name) => ({
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'User',
+          name,
+        })),
       },
     ],
   ];
@@ -172,6 +181,11 @@ export async function grantApproverRbac(kube: KubeClient): Promise<void> {
       await kube.create(type, object);
     } catch (error) {
       if (!isKubeError(error, 409)) throw error;
+      const existing = await kube.get(type, undefined, object.metadata.name as string);
+      await kube.replace(type, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: existing?.metadata.resourceVersion },
+      });
     }
   }
 }
