@@ -61,8 +61,10 @@ interface Pod {
   name: string;
   translation: PodmanTranslation;
   container: RunningContainer;
-  /** Host port of the container's first port (the probes' port). */
+  /** Host port of the readiness probe's container port (the operations port, for the receiver). */
   port: number;
+  /** Host port of each named container port (the receiver's public API is `http`). */
+  named: Map<string, number>;
 }
 
 const run = randomBytes(3).toString('hex');
@@ -168,7 +170,10 @@ async function startPod(component: Component): Promise<Pod> {
   const probe = translation.readinessProbe;
   if (!probe) throw new Error(`${component}: the chart gives no readiness probe`);
   const port = await container.hostPort(probe.containerPort);
-  return { component, name: podName, translation, container, port };
+  const hostPorts = new Map<string, number>();
+  for (const { name, containerPort } of translation.ports)
+    if (name) hostPorts.set(name, await container.hostPort(containerPort));
+  return { component, name: podName, translation, container, port, named: hostPorts };
 }
 
 function pod(component: Component): Pod {
@@ -329,7 +334,8 @@ describe('the image, run as the chart runs it', () => {
       },
       { audience: AUDIENCE },
     );
-    const receiver = `http://127.0.0.1:${pod('receiver').port}`;
+    // The public API is the port named http; health and metrics are on the operations port.
+    const receiver = `http://127.0.0.1:${pod('receiver').named.get('http')}`;
     const response = await fetch(`${receiver}/v1/dispatch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
