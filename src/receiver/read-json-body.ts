@@ -82,36 +82,31 @@ async function readChunks(req: Request, maxBytes: number, timeoutMs: number | un
     }
   } catch (error) {
     if (error instanceof HttpError) throw error;
-    if (timedOut)
-      throw new HttpError(
-        408,
-        'invalid_request',
-        `the request body was not complete within ${timeoutMs} ms`,
-        undefined,
-        CLOSE,
-      );
+    if (timedOut) throw bodyTimedOut(timeoutMs);
     // The client went away mid-body (ECONNRESET, "aborted"): its problem, not ours.
     throw new HttpError(
       400,
       'invalid_request',
       'the client closed the connection before the body was complete',
       undefined,
-      {
-        ...CLOSE,
-      },
+      CLOSE,
     );
   } finally {
     if (timer) clearTimeout(timer);
   }
-  if (timedOut)
-    throw new HttpError(
-      408,
-      'invalid_request',
-      `the request body was not complete within ${timeoutMs} ms`,
-      undefined,
-      CLOSE,
-    );
+  if (timedOut) throw bodyTimedOut(timeoutMs);
   return chunks;
+}
+
+/** 408 for a body that did not arrive within the timeout; the connection is closed. */
+function bodyTimedOut(timeoutMs: number | undefined): HttpError {
+  return new HttpError(
+    408,
+    'invalid_request',
+    `the request body was not complete within ${timeoutMs} ms`,
+    undefined,
+    CLOSE,
+  );
 }
 
 /** Parse JSON text, refusing prototype keys and deep nesting; throws HttpError 400. */
