@@ -4,7 +4,7 @@
  */
 import type { JWTPayload } from 'jose';
 import type { GitHubIdentity } from '../api/types.js';
-import { TokenRejectedError } from './token-rejected-error.js';
+import { TokenRejectedError, tokenRejection, type TokenRejection } from './token-rejected-error.js';
 
 /** Claims every accepted token carries; GitHub always sets them. */
 export const REQUIRED_CLAIMS = [
@@ -58,19 +58,25 @@ const ID_CLAIMS = ['repository_id', 'repository_owner_id', 'run_id', 'actor_id',
 export const MAX_CLAIM_LENGTH = 1024;
 
 /**
- * Check required claims and claim types on a decoded payload. Cheap: runs before any signature work,
- * and again (on the verified payload) after it.
+ * Check required claims and claim types on a decoded payload; throws `TokenRejectedError`.
+ * Cheap: runs before any signature work, and again (on the verified payload) after it.
  */
 export function checkGitHubClaims(payload: JWTPayload): void {
+  const problem = githubClaimsProblem(payload);
+  if (problem) throw new TokenRejectedError(problem.code, problem.message);
+}
+
+/** What `checkGitHubClaims` would refuse, as a value; undefined when the claims are fine. */
+export function githubClaimsProblem(payload: JWTPayload): TokenRejection | undefined {
   for (const name of REQUIRED_CLAIMS) {
     if (payload[name] === undefined || payload[name] === null || payload[name] === '') {
-      throw new TokenRejectedError('missing_claim', `required claim '${name}' is missing`);
+      return tokenRejection('missing_claim', `required claim '${name}' is missing`);
     }
   }
   for (const [name, value] of Object.entries(payload)) {
     if (NUMERIC_CLAIMS.has(name)) {
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new TokenRejectedError('invalid_claim', `claim '${name}' must be a number`);
+        return tokenRejection('invalid_claim', `claim '${name}' must be a number`);
       }
       continue;
     }
@@ -78,33 +84,31 @@ export function checkGitHubClaims(payload: JWTPayload): void {
       const ok =
         typeof value === 'string' ||
         (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string'));
-      if (!ok) throw new TokenRejectedError('invalid_claim', `claim 'aud' must be a string`);
+      if (!ok) return tokenRejection('invalid_claim', `claim 'aud' must be a string`);
       continue;
     }
     // GitHub sends every other claim as a JSON string; anything else is not a GitHub token.
     if (typeof value !== 'string') {
-      throw new TokenRejectedError('invalid_claim', `claim '${name}' must be a string`);
+      return tokenRejection('invalid_claim', `claim '${name}' must be a string`);
     }
     if (value.length > MAX_CLAIM_LENGTH) {
-      throw new TokenRejectedError(
-        'invalid_claim',
-        `claim '${name}' is longer than ${MAX_CLAIM_LENGTH} characters`,
-      );
+      return tokenRejection('invalid_claim', `claim '${name}' is longer than ${MAX_CLAIM_LENGTH} characters`);
     }
   }
   for (const name of ID_CLAIMS) {
     const value = payload[name];
     if (typeof value === 'string' && !/^[0-9]{1,20}$/.test(value)) {
-      throw new TokenRejectedError('invalid_claim', `claim '${name}' must be a decimal id`);
+      return tokenRejection('invalid_claim', `claim '${name}' must be a decimal id`);
     }
   }
   const repository = payload.repository as string;
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
-    throw new TokenRejectedError('invalid_claim', `claim 'repository' must be OWNER/NAME`);
+    return tokenRejection('invalid_claim', `claim 'repository' must be OWNER/NAME`);
   }
   if (repository.split('/')[0]!.toLowerCase() !== (payload.repository_owner as string).toLowerCase()) {
-    throw new TokenRejectedError('invalid_claim', `claims 'repository' and 'repository_owner' disagree`);
+    return tokenRejection('invalid_claim', `claims 'repository' and 'repository_owner' disagree`);
   }
+  return undefined;
 }
 
 /** Map checked claims to the identity a DeployRequest records. Call only after `checkGitHubClaims`. */

@@ -6,6 +6,6 @@ export {
   MAX_TOKEN_LENGTH,
 } from './token-verifier.js';
 export type { TokenVerifier, TokenVerifierOptions, VerifiedToken } from './token-verifier.js';
-export { TokenRejectedError, type TokenRejectionCode } from './token-rejected-error.js';
+export { TokenRejectedError, type TokenRejection, type TokenRejectionCode } from './token-rejected-error.js';
 export { REQUIRED_CLAIMS, checkGitHubClaims, identityFromClaims } from './github-claims.js';
 export { IssuerKeys, importKeySet } from './issuer-keys.js';

@@ -8,20 +8,13 @@
  * Header parameters that point at keys (`jku`, `x5u`, `jwk`, `x5c`) are never used: keys come only
  * from the configured issuer's discovery document or the static JWKS.
  */
-import {
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-} from 'jose';
+import { errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { GitHubIdentity } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { checkGitHubClaims, identityFromClaims } from './github-claims.js';
+import { checkGitHubClaims, githubClaimsProblem, identityFromClaims } from './github-claims.js';
 import { IssuerKeys } from './issuer-keys.js';
-import { TokenRejectedError } from './token-rejected-error.js';
+import { TokenRejectedError, tokenRejection, type TokenRejection } from './token-rejected-error.js';
 
 /** GitHub.com's Actions OIDC issuer. */
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -65,6 +58,12 @@ export interface VerifiedToken {
 export interface TokenVerifier {
   /** Verify a compact JWT; throws `TokenRejectedError` for every refusal. */
   verify(token: string): Promise<VerifiedToken>;
+  /**
+   * The refusal `verify` would give without checking the signature (shape, algorithm, issuer,
+   * audience, time, claims, owner), or undefined when only the signature check can decide.
+   * Synchronous and throws nothing: the receiver answers junk with it before any other work.
+   */
+  precheck(token: string): TokenRejection | undefined;
   /** How many RSA signature verifications were attempted (cheap rejections do none). */
   rsaVerifications(): number;
   /** Fetch the keys of every discovered issuer now (start-up warm-up); failures are logged, not thrown. */
@@ -121,71 +120,69 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
     keysByIssuer.set(issuer, keys);
   }
 
-  /** Everything decidable without a signature check. Returns the issuer's key cache and kid. */
-  function precheck(token: string): { keys: IssuerKeys; kid: string; payload: JWTPayload } {
-    if (typeof token !== 'string' || token.length === 0) {
-      throw new TokenRejectedError('malformed', 'no token');
+  /**
+   * Everything decidable without a signature check: the refusal, or the issuer's key cache, the
+   * kid and the unverified payload. Refusals are values, not thrown: this runs for every junk token.
+   */
+  function precheck(token: string): TokenRejection | Prechecked {
+    if (typeof token !== 'string' || token.length === 0) return tokenRejection('malformed', 'no token');
+    if (token.length > MAX_TOKEN_LENGTH) return tokenRejection('malformed', 'token is too long');
+    if (!COMPACT_JWS.test(token)) {
+      return tokenRejection('malformed', 'token is not a compact JWS (three base64url parts)');
     }
-    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejectedError('malformed', 'token is too long');
-    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
-      throw new TokenRejectedError('malformed', 'token is not a compact JWS (three base64url parts)');
-    }
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    let payload: JWTPayload;
-    try {
-      header = decodeProtectedHeader(token);
-      payload = decodeJwt(token);
-    } catch {
-      throw new TokenRejectedError('malformed', 'token header or payload is not valid base64url JSON');
+    const firstDot = token.indexOf('.');
+    const header = decodeJsonSegment(token.slice(0, firstDot));
+    const payload = decodeJsonSegment(token.slice(firstDot + 1, token.indexOf('.', firstDot + 1))) as
+      JWTPayload | undefined;
+    if (header === undefined || payload === undefined) {
+      return tokenRejection('malformed', 'token header or payload is not valid base64url JSON');
     }
     if (header.alg !== 'RS256') {
-      throw new TokenRejectedError(
+      return tokenRejection(
         'malformed',
         `token algorithm '${String(header.alg)}' is not allowed (RS256 only)`,
       );
     }
-    if (header.crit !== undefined) {
-      throw new TokenRejectedError('malformed', 'token uses critical header parameters');
-    }
+    if (header.crit !== undefined)
+      return tokenRejection('malformed', 'token uses critical header parameters');
     if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) {
-      throw new TokenRejectedError('malformed', 'token header has no usable kid');
+      return tokenRejection('malformed', 'token header has no usable kid');
     }
     const issuer = payload.iss;
     const keys = typeof issuer === 'string' ? keysByIssuer.get(issuer) : undefined;
-    if (!keys) {
-      throw new TokenRejectedError(
-        'unknown_issuer',
-        `issuer '${String(issuer).slice(0, 200)}' is not accepted`,
-      );
-    }
+    if (!keys)
+      return tokenRejection('unknown_issuer', `issuer '${String(issuer).slice(0, 200)}' is not accepted`);
     const aud = payload.aud;
     const audiences = Array.isArray(aud) ? aud : [aud];
     if (!audiences.includes(options.audience)) {
-      throw new TokenRejectedError('wrong_audience', `token audience is not '${options.audience}'`);
+      return tokenRejection('wrong_audience', `token audience is not '${options.audience}'`);
     }
     const now = Math.floor(clock().getTime() / 1000);
     if (typeof payload.exp === 'number' && payload.exp <= now - tolerance) {
-      throw new TokenRejectedError('expired', 'token has expired');
+      return tokenRejection('expired', 'token has expired');
     }
     if (typeof payload.nbf === 'number' && payload.nbf > now + tolerance) {
-      throw new TokenRejectedError('not_yet_valid', 'token is not valid yet (nbf)');
+      return tokenRejection('not_yet_valid', 'token is not valid yet (nbf)');
     }
     if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
-      throw new TokenRejectedError('not_yet_valid', 'token was issued in the future (iat)');
+      return tokenRejection('not_yet_valid', 'token was issued in the future (iat)');
     }
-    checkGitHubClaims(payload);
+    const claimsProblem = githubClaimsProblem(payload);
+    if (claimsProblem) return claimsProblem;
     if (allowedOwners.size > 0) {
       const owner = String(payload.repository_owner).toLowerCase();
       const ownerId = String(payload.repository_owner_id);
       if (!allowedOwners.has(owner) && !allowedOwners.has(ownerId)) {
-        throw new TokenRejectedError('owner_not_allowed', `repository owner '${owner}' is not allowed`);
+        return tokenRejection('owner_not_allowed', `repository owner '${owner}' is not allowed`);
       }
     }
     return { keys, kid: header.kid, payload };
   }
 
   async function verify(token: string): Promise<VerifiedToken> {
-    const { keys, kid, payload: unverified } = precheck(token);
+    const checked = precheck(token);
+    if (!('keys' in checked)) throw new TokenRejectedError(checked.code, checked.message);
+    const { keys, kid, payload: unverified } = checked;
     const key = await keys.getKey(kid);
     rsaCount += 1;
     rsaCounter?.inc();
@@ -213,6 +210,10 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
 
   return {
     verify,
+    precheck: (token) => {
+      const checked = precheck(token);
+      return 'keys' in checked ? undefined : checked;
+    },
     rsaVerifications: () => rsaCount,
     async warmUp() {
       if (options.staticJwks) return;
@@ -227,6 +228,34 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
       );
     },
   };
+}
+
+/** Three base64url parts, the signature possibly empty (refused later as a bad signature). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** What `precheck` hands to the signature check. */
+interface Prechecked {
+  keys: IssuerKeys;
+  kid: string;
+  payload: JWTPayload;
+}
+
+/**
+ * A base64url segment decoded as a JSON object, or undefined. A JSON object starts with `{`: other
+ * text is refused before `JSON.parse`, whose SyntaxError (with its stack) is the costly part of
+ * refusing garbage.
+ */
+function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
+  const text = Buffer.from(segment, 'base64url').toString('utf8');
+  if (text.charCodeAt(0) !== 0x7b) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function mapJoseError(error: unknown): TokenRejectedError {

@@ -8,7 +8,9 @@ import type { Request, Response } from 'express';
 import { LABELS, type DeployRequestSpec } from '../api/types.js';
 import { authenticate } from './authenticate.js';
 import { parseDispatchBody } from './dispatch-body.js';
+import { gatePass } from './dispatch-gate.js';
 import { HttpError } from './http-error.js';
+import { dispatchOutcome } from './dispatch-outcome.js';
 import { readJsonBody } from './read-json-body.js';
 import type { ReceiverContext } from './receiver-context.js';
 import { recordRequest } from './record-request.js';
@@ -22,7 +24,8 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
   const log = res.locals.log as ReceiverContext['logger'];
   let outcome: string = 'error';
   try {
-    const verified = await authenticate(req, ctx.verifier);
+    // The dispatch gate verified the token of `/v1/dispatch`; other spellings express routes here too.
+    const verified = gatePass(req)?.token ?? (await authenticate(req, ctx.verifier));
     const identity = verified.identity;
     const repoLog = log.child({ repository: identity.repository, repositoryId: identity.repositoryId });
 
@@ -70,7 +73,7 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
         requestId: res.locals.requestId as string,
       });
   } catch (error) {
-    if (error instanceof HttpError) outcome = outcomeOf(error);
+    if (error instanceof HttpError) outcome = dispatchOutcome(error);
     throw error;
   } finally {
     ctx.dispatches.inc({ outcome });
@@ -86,21 +89,4 @@ export function boundEnvironment(body: string | undefined, token: string | undef
   if (token === undefined || body === undefined || body === token) return token ?? body;
   const message = `the token was issued to a job in environment ${JSON.stringify(token)}: environment must be ${JSON.stringify(token)} or absent, not ${JSON.stringify(body)}`;
   throw new HttpError(400, 'invalid_request', message, [{ field: 'environment', message }]);
-}
-
-function outcomeOf(error: HttpError): string {
-  switch (error.status) {
-    case 401:
-      return 'unauthorized';
-    case 403:
-      return 'forbidden';
-    case 429:
-      return 'rate_limited';
-    case 503:
-      return 'unavailable';
-    case 409:
-      return error.code === 'token_reused' ? 'token_reused' : 'conflict';
-    default:
-      return error.status >= 500 ? 'error' : 'invalid_request';
-  }
 }

@@ -2,7 +2,7 @@
  * Errors the receiver answers with, and how they are written: JSON `{error, message, details?,
  * requestId}` with the matching status, plus `WWW-Authenticate` on 401 and `Retry-After` on 429/503.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /** A field-level problem in a request body. */
 export interface FieldIssue {
@@ -25,8 +25,17 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
+/** An answer other than success, as a value (what `HttpError` carries; no stack trace to build). */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: unknown;
+  readonly headers: Record<string, string>;
+}
+
 /** An answer other than success. Throw it from a handler; the error middleware writes it. */
-export class HttpError extends Error {
+export class HttpError extends Error implements ErrorAnswer {
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
@@ -45,19 +54,33 @@ function quoteParam(value: string): string {
 }
 
 /** 401: the token is missing, malformed or refused. */
-export function unauthorized(message: string, tokenPresent: boolean): HttpError {
+export function unauthorized(message: string, tokenPresent: boolean): ErrorAnswer {
   // RFC 6750 section 3.1: no error code when the request had no credentials at all.
   const challenge = tokenPresent
     ? `Bearer realm="keyless-deploy", error="invalid_token", error_description=${quoteParam(message)}`
     : 'Bearer realm="keyless-deploy"';
-  return new HttpError(401, 'invalid_token', message, undefined, { 'WWW-Authenticate': challenge });
+  return { status: 401, code: 'invalid_token', message, headers: { 'WWW-Authenticate': challenge } };
 }
 
-/** Write an error answer. */
-export function sendError(res: Response, error: HttpError, requestId: string): void {
-  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+/** The answer as an error to throw. */
+export function httpErrorOf(answer: ErrorAnswer): HttpError {
+  return answer instanceof HttpError
+    ? answer
+    : new HttpError(answer.status, answer.code, answer.message, answer.details, answer.headers);
+}
+
+/**
+ * Write an error answer: `{error, message, details?, requestId}` as JSON. On the bare Node response,
+ * so the dispatch gate in front of express writes its refusals the same way express's handlers do.
+ */
+export function sendError(res: ServerResponse, error: ErrorAnswer, requestId: string): void {
   const body: Record<string, unknown> = { error: error.code, message: error.message };
   if (error.details !== undefined) body.details = error.details;
   body.requestId = requestId;
-  res.status(error.status).json(body);
+  const text = JSON.stringify(body);
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.statusCode = error.status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }

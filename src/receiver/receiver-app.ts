@@ -2,7 +2,7 @@
  * The receiver's express app. All dependencies are injected so tests can run it against the embedded
  * API server, a local OIDC issuer and a fake clock.
  */
-import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { DeployPolicy } from '../api/types.js';
 import type { AttestationSigningKey } from '../attestation/attestation-keys.js';
@@ -13,12 +13,14 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { TokenVerifier } from '../oidc/token-verifier.js';
 import { createBodyReadGate } from './body-read-gate.js';
 import type { ImageReferenceParser } from './dispatch-body.js';
+import { createDispatchGate, gatePass } from './dispatch-gate.js';
 import { handleDispatch } from './dispatch-handler.js';
 import { HttpError, sendError } from './http-error.js';
 import type { PolicyCache } from './policy-cache.js';
 import type { PolicyEvaluator } from './policy-port.js';
 import { createRateLimiter, type RateLimitSettings } from './rate-limiter.js';
 import type { ReceiverContext } from './receiver-context.js';
+import { requestIdOf } from './request-id.js';
 import { createGitHubWebhookHandler, type GitHubWebhookSettings } from './github-webhook-handler.js';
 import { handleStatus } from './status-handler.js';
 
@@ -77,10 +79,11 @@ export interface ReceiverDeps {
   opsRoutes?: boolean;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
-/** Build the app. */
-export function createReceiverApp(deps: ReceiverDeps): Express {
+/**
+ * Build the receiver's request listener: the dispatch gate (`dispatch-gate.ts`), which answers
+ * refused dispatch tokens itself, in front of the express app.
+ */
+export function createReceiverApp(deps: ReceiverDeps): RequestListener {
   const metrics = deps.metrics ?? createMetrics();
   const logger = deps.logger ?? silentLogger();
   const clock = deps.clock ?? (() => new Date());
@@ -122,17 +125,18 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
 
   // Request id first: every later log line and every answer carries it.
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(req);
     const log = logger.child({ requestId });
     res.locals.requestId = requestId;
     res.locals.log = log;
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('Cache-Control', 'no-store');
-    const stop = httpDuration.startTimer();
+    // A dispatch the gate let through was taken (and its signature checked) before this.
+    const startedAt = gatePass(req)?.startedAt ?? performance.now();
     res.on('finish', () => {
       const route = (res.locals.route as string | undefined) ?? 'other';
-      stop({ method: req.method, route, status: String(res.statusCode) });
+      const seconds = (performance.now() - startedAt) / 1000;
+      httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       // Path only: the query has nothing secret today, but the path is all an operator needs.
       log.info({ method: req.method, path: req.path, status: res.statusCode }, 'request');
     });
@@ -178,7 +182,13 @@ export function createReceiverApp(deps: ReceiverDeps): Express {
     log.error({ err: (error as Error)?.stack ?? String(error) }, 'unexpected error');
     sendError(res, new HttpError(500, 'internal', 'internal error'), requestId);
   });
-  return app;
+  const gate = createDispatchGate({
+    verifier: deps.verifier,
+    logger,
+    httpDuration,
+    dispatches: ctx.dispatches,
+  });
+  return (req, res) => gate(req, res, () => void app(req, res));
 }
 
 function addOpsRoutes(app: Express, metrics: Metrics, isReady: (() => boolean) | undefined): void {

@@ -364,6 +364,39 @@ describe('tokens from the local issuer (discovery, hostile input)', () => {
     expect(verifier.rsaVerifications()).toBe(0);
   });
 
+  test('precheck returns, as a value, the refusal verify throws for every token refused without RSA work', async () => {
+    const verifier = await make();
+    const good = await issuer.mint({}, { audience });
+    const [header, payload] = good.split('.') as [string, string];
+    const refusedCheaply = [
+      '',
+      'a.b',
+      `${'x'.repeat(400)}.${'x'.repeat(400)}.${'x'.repeat(400)}`,
+      `${header}.${base64url.encode('[1,2]')}.sig`,
+      `${header}.${base64url.encode('{"iss": ')}.sig`,
+      `${base64url.encode(' {"alg":"RS256"}')}.${payload}.sig`,
+      await issuer.mint({ iss: 'https://token.actions.example.com' }, { audience }),
+      await issuer.mint({}, { audience: 'someone-else' }),
+      await issuer.mint({}, { audience, expiresInSeconds: -3600 }),
+      await issuer.mint({ repository: 'other/web', repository_owner: 'acme' }, { audience }),
+    ];
+    for (const token of refusedCheaply) {
+      const value = verifier.precheck(token);
+      expect(value).toBeDefined();
+      expect(value).not.toBeInstanceOf(Error);
+      const thrown = await rejection(verifier.verify(token));
+      expect({ code: value!.code, message: value!.message }).toEqual({
+        code: thrown.code,
+        message: thrown.message,
+      });
+    }
+    expect(verifier.rsaVerifications()).toBe(0);
+    // Only the signature can decide these: a good token and a good one with another signature.
+    const other = await issuer.mint({}, { audience });
+    expect(verifier.precheck(good)).toBeUndefined();
+    expect(verifier.precheck(`${header}.${payload}.${other.split('.')[2]!}`)).toBeUndefined();
+  });
+
   test('counts RSA verifications in the metrics registry', async () => {
     const metrics = createMetrics();
     const verifier = await make({ metrics });
