@@ -22,7 +22,10 @@ export interface BenchResults {
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
   };
-  receiver: ReceiverBenchResult;
+  /** Which parts of the bench ran (`--only`). */
+  parts: BenchPart[];
+  /** Absent when `--only` left the receiver out. */
+  receiver?: ReceiverBenchResult;
   /** The first run is the baseline rate. */
   endToEnd: EndToEndResult[];
   scale: ScaleResult[];
@@ -30,6 +33,9 @@ export interface BenchResults {
   /** Scenarios that failed (their figures are missing). */
   failures: string[];
 }
+
+/** The parts of a bench run; `--only` picks some. */
+export type BenchPart = 'receiver' | 'end-to-end' | 'scale' | 'direct';
 
 const MIB = 1024 * 1024;
 const n0 = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -60,269 +66,274 @@ export function formatBenchReport(results: BenchResults): string {
     `keyless-deploy bench (${results.mode}, API server: ${src}), ${results.startedAt}: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAverageAtStart.map(n2).join(' ')}, at end ${machine.loadAverageAtEnd.map(n2).join(' ')}`,
   );
   out.push('');
-  out.push(
-    `Receiver over HTTP, ${receiver.concurrency} concurrent clients, closed loop; every ratio is against a floor measured in this run with the same load generator`,
-  );
-  out.push('');
-  out.push(
-    formatTable(
-      [
-        'tokens',
-        'requests',
-        'req/s',
-        'p50 ms',
-        'p99 ms',
-        'floor req/s',
-        'ratio',
-        'target',
-        'result',
-        'answers',
-      ],
-      receiver.rows.map((row) => [
-        row.name,
-        n0(row.requests),
-        n0(row.perSecond),
-        row.latency.count ? n2(row.latency.p50) : '-',
-        row.latency.count ? n2(row.latency.p99) : '-',
-        row.floor ? n0(row.floor.perSecond) : '-',
-        row.ratio !== undefined ? `${n2(row.ratio)}x` : '-',
-        row.target !== undefined ? `>= ${row.target}x` : '-',
-        row.target !== undefined && row.ratio !== undefined ? verdict(row.ratio >= row.target) : '-',
-        Object.entries(row.statuses)
-          .map(([status, count]) => `${status}:${count}`)
-          .join(' '),
-      ]),
-    ),
-  );
-  out.push(
-    `RSA verifications for the four cheap refusal kinds: ${receiver.rsaForCheapRefusals}; receiver peak RSS ${n0(receiver.receiverPeakRss / MIB)} MiB`,
-  );
-  for (const row of receiver.rows)
-    if (row.apiCallsPerRequest)
-      out.push(
-        `kube-apiserver calls per ${row.name} request (apiserver_request_total): ${JSON.stringify(row.apiCallsPerRequest)}`,
-      );
-  for (const row of receiver.rows)
-    if (row.floor && row.ratio !== undefined && row.target !== undefined)
-      targets.push(
-        targetLine(
-          `receiver ${row.name}`,
-          [`${n0(row.perSecond)}/s`, `keyless-deploy receiver, ${src}`],
-          [`${n0(row.floor.perSecond)}/s`, row.floor.name],
-          row.ratio,
-          '>=',
-          row.target,
-        ),
-      );
-  targets.push(
-    `- RSA verifications for the four cheap refusal kinds: ${receiver.rsaForCheapRefusals}, target 0: ${verdict(receiver.rsaForCheapRefusals === 0)}`,
-  );
-
-  const peer = receiver.peer;
-  if (peer) {
-    out.push('');
+  if (receiver) {
     out.push(
-      `Versus Flux notification-controller ${peer.info.version} (generic-oidc Receiver), same issuer, API server (${src}), load generator and concurrency, same run`,
+      `Receiver over HTTP, ${receiver.concurrency} concurrent clients, closed loop; every ratio is against a floor measured in this run with the same load generator`,
     );
     out.push('');
     out.push(
       formatTable(
         [
           'tokens',
-          'keyless req/s',
-          'keyless p50 ms',
-          'keyless p99 ms',
-          'Flux req/s',
-          'Flux p50 ms',
-          'Flux p99 ms',
-          'keyless / Flux',
+          'requests',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'floor req/s',
+          'ratio',
           'target',
           'result',
-          'issuer fetches per Flux request',
-          'Flux answers',
+          'answers',
         ],
-        peer.rows.map((row) => {
-          const ours = receiver.rows.find((r) => r.name === row.name)!;
-          return [
-            row.name,
-            n0(ours.perSecond),
-            n2(ours.latency.p50),
-            n2(ours.latency.p99),
-            n0(row.perSecond),
-            n2(row.latency.p50),
-            n2(row.latency.p99),
-            `${n2(row.versusPeer)}x`,
-            row.peerTarget !== undefined ? `>= ${row.peerTarget}x` : 'report',
-            row.peerTarget !== undefined ? verdict(row.versusPeer >= row.peerTarget) : '-',
-            n2(peer.issuerFetchesPerRequest[row.name] ?? 0),
-            Object.entries(row.statuses)
-              .map(([status, count]) => `${status}:${count}`)
-              .join(' '),
-          ];
-        }),
-      ),
-    );
-    for (const row of peer.rows)
-      if (row.apiCallsPerRequest)
-        out.push(
-          `kube-apiserver calls per Flux ${row.name} request: ${JSON.stringify(row.apiCallsPerRequest)}`,
-        );
-    const o = peer.outage;
-    out.push(
-      `Issuer down (every discovery/JWKS fetch answered 503), ${o.sent} fresh valid tokens each: keyless-deploy accepted ${o.keyless} (${JSON.stringify(o.keylessStatuses)}), Flux accepted ${o.peer} (${JSON.stringify(o.peerStatuses)}); Flux peak RSS ${n0(peer.peerPeakRss / MIB)} MiB`,
-    );
-    for (const row of peer.rows) {
-      const ours = receiver.rows.find((r) => r.name === row.name)!;
-      const line = targetLine(
-        `versus Flux, ${row.name}`,
-        [`${n0(ours.perSecond)}/s`, `keyless-deploy receiver, ${src}`],
-        [`${n0(row.perSecond)}/s`, `Flux generic-oidc Receiver, ${src}`],
-        row.versusPeer,
-        '>=',
-        row.peerTarget ?? 0,
-      );
-      targets.push(
-        row.peerTarget !== undefined ? line : line.replace(/, target >= 0x: MET$/, ' (reported, no target)'),
-      );
-    }
-    targets.push(
-      `- issuer outage: keyless-deploy accepted ${o.keyless}/${o.sent} valid tokens, Flux ${o.peer}/${o.sent}; target: keyless accepts them (cached keys) where Flux accepts none: ${verdict(o.keyless === o.sent && o.peer === 0)}`,
-    );
-  }
-
-  out.push('');
-  const base = results.endToEnd[0];
-  out.push(
-    `End to end (receiver -> DeployRequest -> controller -> workload patched -> Succeeded), one namespace, ${src === 'embedded' ? 'instant simulated rollouts' : 'Deployments of 0 replicas (the real deployment controller still rolls out a ReplicaSet)'}; target: p99 to Succeeded at 50/s <= 3x the p99 at ${base?.rate ?? 10}/s, nothing unfinished`,
-  );
-  out.push('');
-  const flat = (run: EndToEndResult): boolean =>
-    base !== undefined && run.unfinished === 0 && run.succeeded.p99 <= 3 * base.succeeded.p99;
-  out.push(
-    formatTable(
-      [
-        'rate',
-        'workloads',
-        'dispatches',
-        'sent/s',
-        'stage',
-        'p50 ms',
-        'p95 ms',
-        'p99 ms',
-        'max ms',
-        'unfinished',
-        'p99 / base p99',
-      ],
-      results.endToEnd.flatMap((run) =>
-        (
-          [
-            ['answered (202)', run.accepted],
-            ['workload patched', run.patched],
-            ['Succeeded', run.succeeded],
-          ] as const
-        ).map(([stage, summary]) => [
-          `${run.rate}/s`,
-          String(run.workloads),
-          n0(run.dispatches),
-          n2(run.sentPerSecond),
-          stage,
-          n0(summary.p50),
-          n0(summary.p95),
-          n0(summary.p99),
-          n0(summary.max),
-          stage === 'Succeeded' ? String(run.unfinished) : '',
-          stage === 'Succeeded' && base && run !== base
-            ? `${n2(summary.p99 / base.succeeded.p99)}x (${flat(run) ? 'flat' : 'not flat'})`
-            : '',
+        receiver.rows.map((row) => [
+          row.name,
+          n0(row.requests),
+          n0(row.perSecond),
+          row.latency.count ? n2(row.latency.p50) : '-',
+          row.latency.count ? n2(row.latency.p99) : '-',
+          row.floor ? n0(row.floor.perSecond) : '-',
+          row.ratio !== undefined ? `${n2(row.ratio)}x` : '-',
+          row.target !== undefined ? `>= ${row.target}x` : '-',
+          row.target !== undefined && row.ratio !== undefined ? verdict(row.ratio >= row.target) : '-',
+          Object.entries(row.statuses)
+            .map(([status, count]) => `${status}:${count}`)
+            .join(' '),
         ]),
       ),
-    ),
-  );
-  if (base) {
-    for (const run of results.endToEnd.slice(1)) {
-      const line = targetLine(
-        `end to end ${run.rate}/s p99 to Succeeded (unfinished ${run.unfinished})`,
-        [ms(run.succeeded.p99), `${run.rate}/s run, ${src}`],
-        [ms(base.succeeded.p99), `${base.rate}/s run, ${src}`],
-        run.succeeded.p99 / base.succeeded.p99,
-        '<=',
-        3,
+    );
+    out.push(
+      `RSA verifications for the four cheap refusal kinds: ${receiver.rsaForCheapRefusals}; receiver peak RSS ${n0(receiver.receiverPeakRss / MIB)} MiB`,
+    );
+    for (const row of receiver.rows)
+      if (row.apiCallsPerRequest)
+        out.push(
+          `kube-apiserver calls per ${row.name} request (apiserver_request_total): ${JSON.stringify(row.apiCallsPerRequest)}`,
+        );
+    for (const row of receiver.rows)
+      if (row.floor && row.ratio !== undefined && row.target !== undefined)
+        targets.push(
+          targetLine(
+            `receiver ${row.name}`,
+            [`${n0(row.perSecond)}/s`, `keyless-deploy receiver, ${src}`],
+            [`${n0(row.floor.perSecond)}/s`, row.floor.name],
+            row.ratio,
+            '>=',
+            row.target,
+          ),
+        );
+    targets.push(
+      `- RSA verifications for the four cheap refusal kinds: ${receiver.rsaForCheapRefusals}, target 0: ${verdict(receiver.rsaForCheapRefusals === 0)}`,
+    );
+
+    const peer = receiver.peer;
+    if (peer) {
+      out.push('');
+      out.push(
+        `Versus Flux notification-controller ${peer.info.version} (generic-oidc Receiver), same issuer, API server (${src}), load generator and concurrency, same run`,
       );
-      const ok = flat(run);
-      const withUnfinished = line.replace(/: (MET|MISSED)$/, `: ${verdict(ok)}`);
+      out.push('');
+      out.push(
+        formatTable(
+          [
+            'tokens',
+            'keyless req/s',
+            'keyless p50 ms',
+            'keyless p99 ms',
+            'Flux req/s',
+            'Flux p50 ms',
+            'Flux p99 ms',
+            'keyless / Flux',
+            'target',
+            'result',
+            'issuer fetches per Flux request',
+            'Flux answers',
+          ],
+          peer.rows.map((row) => {
+            const ours = receiver.rows.find((r) => r.name === row.name)!;
+            return [
+              row.name,
+              n0(ours.perSecond),
+              n2(ours.latency.p50),
+              n2(ours.latency.p99),
+              n0(row.perSecond),
+              n2(row.latency.p50),
+              n2(row.latency.p99),
+              `${n2(row.versusPeer)}x`,
+              row.peerTarget !== undefined ? `>= ${row.peerTarget}x` : 'report',
+              row.peerTarget !== undefined ? verdict(row.versusPeer >= row.peerTarget) : '-',
+              n2(peer.issuerFetchesPerRequest[row.name] ?? 0),
+              Object.entries(row.statuses)
+                .map(([status, count]) => `${status}:${count}`)
+                .join(' '),
+            ];
+          }),
+        ),
+      );
+      for (const row of peer.rows)
+        if (row.apiCallsPerRequest)
+          out.push(
+            `kube-apiserver calls per Flux ${row.name} request: ${JSON.stringify(row.apiCallsPerRequest)}`,
+          );
+      const o = peer.outage;
+      out.push(
+        `Issuer down (every discovery/JWKS fetch answered 503), ${o.sent} fresh valid tokens each: keyless-deploy accepted ${o.keyless} (${JSON.stringify(o.keylessStatuses)}), Flux accepted ${o.peer} (${JSON.stringify(o.peerStatuses)}); Flux peak RSS ${n0(peer.peerPeakRss / MIB)} MiB`,
+      );
+      for (const row of peer.rows) {
+        const ours = receiver.rows.find((r) => r.name === row.name)!;
+        const line = targetLine(
+          `versus Flux, ${row.name}`,
+          [`${n0(ours.perSecond)}/s`, `keyless-deploy receiver, ${src}`],
+          [`${n0(row.perSecond)}/s`, `Flux generic-oidc Receiver, ${src}`],
+          row.versusPeer,
+          '>=',
+          row.peerTarget ?? 0,
+        );
+        targets.push(
+          row.peerTarget !== undefined
+            ? line
+            : line.replace(/, target >= 0x: MET$/, ' (reported, no target)'),
+        );
+      }
       targets.push(
-        run.rate === 50
-          ? withUnfinished
-          : withUnfinished.replace(/: (MET|MISSED)$/, ok ? ' (flat; reported)' : ' (not flat; reported)'),
+        `- issuer outage: keyless-deploy accepted ${o.keyless}/${o.sent} valid tokens, Flux ${o.peer}/${o.sent}; target: keyless accepts them (cached keys) where Flux accepts none: ${verdict(o.keyless === o.sent && o.peer === 0)}`,
       );
     }
   }
-
-  out.push('');
-  out.push('Controller scale (manual requests written first, then the controller started)');
-  out.push('');
-  out.push(
-    formatTable(
-      [
-        'requests',
-        'workloads',
-        'namespaces',
-        'drained in s',
-        'final/s',
-        'sync s',
-        'controller peak RSS MiB',
-        'API server peak RSS MiB',
-        'reconciles',
-        'ns list ms',
-        'outcomes',
-        'load avg',
-      ],
-      results.scale.map((run) => [
-        n0(run.requests),
-        n0(run.workloads),
-        n0(run.namespaces),
-        run.drainSeconds !== undefined ? n2(run.drainSeconds) : `> ${n0(run.timeoutMs / 1000)} (timeout)`,
-        n2(run.perSecond),
-        n2(run.syncSeconds),
-        n0(run.controllerPeakRss / MIB),
-        n0(run.apiServerPeakRss / MIB),
-        n0(run.reconciles),
-        n2(run.namespaceListMs),
-        Object.entries(run.byPhase)
-          .map(([phase, count]) => `${phase} ${count}`)
-          .join(', '),
-        n2(run.loadAverage),
-      ]),
-    ),
-  );
-  for (const run of results.scale)
-    if (run.apiCalls)
-      out.push(
-        `kube-apiserver calls during the ${n0(run.requests)}-request drain (apiserver_request_total, all clients): ${JSON.stringify(run.apiCalls)}`,
-      );
-  const small = results.scale[0];
-  const big = results.scale[results.scale.length - 1];
-  if (small && big && big !== small) {
-    const factor = big.requests / small.requests;
-    const bound = factor * 1.1;
-    if (big.drainSeconds !== undefined && small.drainSeconds !== undefined)
-      targets.push(
-        targetLine(
-          `scale: drain of ${n0(big.requests)} requests over that of ${n0(small.requests)} (x${n0(factor)} requests)`,
-          [`${n2(big.drainSeconds)} s`, `${n0(big.requests)}-request run, ${src}`],
-          [`${n2(small.drainSeconds)} s`, `${n0(small.requests)}-request run, ${src}`],
-          big.drainSeconds / small.drainSeconds,
-          '<=',
-          bound,
+  if (results.parts.includes('end-to-end')) {
+    out.push('');
+    const base = results.endToEnd[0];
+    out.push(
+      `End to end (receiver -> DeployRequest -> controller -> workload patched -> Succeeded), one namespace, ${src === 'embedded' ? 'instant simulated rollouts' : 'Deployments of 0 replicas (the real deployment controller still rolls out a ReplicaSet)'}; target: p99 to Succeeded at 50/s <= 3x the p99 at ${base?.rate ?? 10}/s, nothing unfinished`,
+    );
+    out.push('');
+    const flat = (run: EndToEndResult): boolean =>
+      base !== undefined && run.unfinished === 0 && run.succeeded.p99 <= 3 * base.succeeded.p99;
+    out.push(
+      formatTable(
+        [
+          'rate',
+          'workloads',
+          'dispatches',
+          'sent/s',
+          'stage',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'max ms',
+          'unfinished',
+          'p99 / base p99',
+        ],
+        results.endToEnd.flatMap((run) =>
+          (
+            [
+              ['answered (202)', run.accepted],
+              ['workload patched', run.patched],
+              ['Succeeded', run.succeeded],
+            ] as const
+          ).map(([stage, summary]) => [
+            `${run.rate}/s`,
+            String(run.workloads),
+            n0(run.dispatches),
+            n2(run.sentPerSecond),
+            stage,
+            n0(summary.p50),
+            n0(summary.p95),
+            n0(summary.p99),
+            n0(summary.max),
+            stage === 'Succeeded' ? String(run.unfinished) : '',
+            stage === 'Succeeded' && base && run !== base
+              ? `${n2(summary.p99 / base.succeeded.p99)}x (${flat(run) ? 'flat' : 'not flat'})`
+              : '',
+          ]),
         ),
-      );
-    else targets.push(`- scale: a run timed out: MISSED`);
+      ),
+    );
+    if (base) {
+      for (const run of results.endToEnd.slice(1)) {
+        const line = targetLine(
+          `end to end ${run.rate}/s p99 to Succeeded (unfinished ${run.unfinished})`,
+          [ms(run.succeeded.p99), `${run.rate}/s run, ${src}`],
+          [ms(base.succeeded.p99), `${base.rate}/s run, ${src}`],
+          run.succeeded.p99 / base.succeeded.p99,
+          '<=',
+          3,
+        );
+        const ok = flat(run);
+        const withUnfinished = line.replace(/: (MET|MISSED)$/, `: ${verdict(ok)}`);
+        targets.push(
+          run.rate === 50
+            ? withUnfinished
+            : withUnfinished.replace(/: (MET|MISSED)$/, ok ? ' (flat; reported)' : ' (not flat; reported)'),
+        );
+      }
+    }
   }
-  const peakRss = Math.max(...results.scale.map((run) => run.controllerPeakRss));
-  targets.push(
-    `- controller peak RSS (256 MiB heap limit as the chart sets): ${n0(peakRss / MIB)} MiB (largest scale run, ${src}), target <= 300 MiB: ${verdict(peakRss <= 300 * MIB)}`,
-  );
-
+  if (results.parts.includes('scale') && results.scale.length > 0) {
+    out.push('');
+    out.push('Controller scale (manual requests written first, then the controller started)');
+    out.push('');
+    out.push(
+      formatTable(
+        [
+          'requests',
+          'workloads',
+          'namespaces',
+          'drained in s',
+          'final/s',
+          'sync s',
+          'controller peak RSS MiB',
+          'API server peak RSS MiB',
+          'reconciles',
+          'ns list ms',
+          'outcomes',
+          'load avg',
+        ],
+        results.scale.map((run) => [
+          n0(run.requests),
+          n0(run.workloads),
+          n0(run.namespaces),
+          run.drainSeconds !== undefined ? n2(run.drainSeconds) : `> ${n0(run.timeoutMs / 1000)} (timeout)`,
+          n2(run.perSecond),
+          n2(run.syncSeconds),
+          n0(run.controllerPeakRss / MIB),
+          n0(run.apiServerPeakRss / MIB),
+          n0(run.reconciles),
+          n2(run.namespaceListMs),
+          Object.entries(run.byPhase)
+            .map(([phase, count]) => `${phase} ${count}`)
+            .join(', '),
+          n2(run.loadAverage),
+        ]),
+      ),
+    );
+    for (const run of results.scale)
+      if (run.apiCalls)
+        out.push(
+          `kube-apiserver calls during the ${n0(run.requests)}-request drain (apiserver_request_total, all clients): ${JSON.stringify(run.apiCalls)}`,
+        );
+    const small = results.scale[0];
+    const big = results.scale[results.scale.length - 1];
+    if (small && big && big !== small) {
+      const factor = big.requests / small.requests;
+      const bound = factor * 1.1;
+      if (big.drainSeconds !== undefined && small.drainSeconds !== undefined)
+        targets.push(
+          targetLine(
+            `scale: drain of ${n0(big.requests)} requests over that of ${n0(small.requests)} (x${n0(factor)} requests)`,
+            [`${n2(big.drainSeconds)} s`, `${n0(big.requests)}-request run, ${src}`],
+            [`${n2(small.drainSeconds)} s`, `${n0(small.requests)}-request run, ${src}`],
+            big.drainSeconds / small.drainSeconds,
+            '<=',
+            bound,
+          ),
+        );
+      else targets.push(`- scale: a run timed out: MISSED`);
+    }
+    const peakRss = Math.max(...results.scale.map((run) => run.controllerPeakRss));
+    targets.push(
+      `- controller peak RSS (256 MiB heap limit as the chart sets): ${n0(peakRss / MIB)} MiB (largest scale run, ${src}), target <= 300 MiB: ${verdict(peakRss <= 300 * MIB)}`,
+    );
+  }
   const direct = results.direct;
   if (direct) {
     out.push('');

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --cluster [--peer]]`: receiver throughput, end-to-end latency and
+ * `npm run bench [-- --quick] [-- --cluster [--peer]] [-- --only=receiver,end-to-end,scale,direct]`: receiver throughput, end-to-end latency and
  * controller scale, each in its own child processes, against the embedded API server (default) or
  * a real control plane (`--cluster`, from `npm run cluster-tools`, started fresh per scenario by
  * the project's starter in dist/, which this builds). `--peer` (with `--cluster`) adds Flux
@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPOSITORY_ROOT, type ApiServerMode } from './bench-api-server.js';
-import { formatBenchReport, type BenchResults } from './bench-report.js';
+import { formatBenchReport, type BenchPart, type BenchResults } from './bench-report.js';
 import { runControllerScale, type ScaleScenario } from './controller-scale-bench.js';
 import { runDirectRolloutBench } from './direct-rollout-bench.js';
 import { runEndToEndBench, type EndToEndOptions } from './end-to-end-bench.js';
@@ -64,6 +64,7 @@ export async function runBench(args: readonly string[]): Promise<string> {
   if (peer && mode !== 'cluster')
     throw new Error('--peer runs against the real control plane: add --cluster');
   const plan = quick ? QUICK : FULL;
+  const parts = selectedParts(args, mode);
   const started = new Date();
   const loadAverageAtStart = loadavg();
   const log = (message: string): void =>
@@ -81,8 +82,11 @@ export async function runBench(args: readonly string[]): Promise<string> {
     );
   }
 
-  log(`receiver throughput (${JSON.stringify(plan.receiver)}${peer ? ', with the Flux peer' : ''})`);
-  const receiver = await runReceiverBench(plan.receiver, mode, peer);
+  let receiver;
+  if (parts.includes('receiver')) {
+    log(`receiver throughput (${JSON.stringify(plan.receiver)}${peer ? ', with the Flux peer' : ''})`);
+    receiver = await runReceiverBench(plan.receiver, mode, peer);
+  }
   // A scenario that fails is reported and the run goes on: the others' figures still count.
   const failures: string[] = [];
   const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -96,13 +100,13 @@ export async function runBench(args: readonly string[]): Promise<string> {
     }
   };
   const endToEnd = [];
-  for (const options of plan.endToEnd) {
+  for (const options of parts.includes('end-to-end') ? plan.endToEnd : []) {
     log(`end to end (${JSON.stringify(options)})`);
     const run = await attempt(`end to end ${options.rate}/s`, () => runEndToEndBench(options, mode));
     if (run) endToEnd.push(run);
   }
   const scale = [];
-  for (const scenario of plan.scale) {
+  for (const scenario of parts.includes('scale') ? plan.scale : []) {
     log(`controller scale (${JSON.stringify(scenario)})`);
     const run = await attempt(`controller scale ${scenario.requests}`, () =>
       runControllerScale(scenario, mode),
@@ -110,14 +114,15 @@ export async function runBench(args: readonly string[]): Promise<string> {
     if (run) scale.push(run);
   }
   let direct;
-  if (mode === 'cluster') {
+  if (parts.includes('direct')) {
     log(`direct rollouts vs keyless-deploy (${plan.directRollouts} each)`);
     direct = await attempt('direct rollouts', () => runDirectRolloutBench(plan.directRollouts));
   }
 
   const results: BenchResults = {
     mode: quick ? 'quick' : 'full',
-    apiServer: receiver.apiServer,
+    parts,
+    apiServer: receiver?.apiServer ?? (mode === 'embedded' ? 'embedded' : 'kube-apiserver'),
     startedAt: started.toISOString(),
     machine: {
       cpus: cpus().length,
@@ -127,7 +132,7 @@ export async function runBench(args: readonly string[]): Promise<string> {
       loadAverageAtStart,
       loadAverageAtEnd: loadavg(),
     },
-    receiver,
+    ...(receiver ? { receiver } : {}),
     endToEnd,
     scale,
     ...(direct ? { direct } : {}),
@@ -140,6 +145,26 @@ export async function runBench(args: readonly string[]): Promise<string> {
   writeFileSync(path, `${JSON.stringify({ ...results, report }, null, 2)}\n`);
   process.stdout.write(`${report}\n\nresults: ${path}\n`);
   return path;
+}
+
+/**
+ * The parts `--only a,b` names (receiver, end-to-end, scale, direct), else all of them; `direct`
+ * compares with `kubectl` on a real control plane and runs only with `--cluster`.
+ */
+function selectedParts(args: readonly string[], mode: ApiServerMode): BenchPart[] {
+  const all: BenchPart[] = [
+    'receiver',
+    'end-to-end',
+    'scale',
+    ...(mode === 'cluster' ? ['direct' as const] : []),
+  ];
+  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+  if (only === undefined) return all;
+  const named = only.split(',');
+  const unknown = named.filter((part) => !all.includes(part as BenchPart));
+  if (unknown.length > 0)
+    throw new Error(`--only: unknown part ${unknown.join(', ')} (parts: ${all.join(', ')})`);
+  return all.filter((part) => named.includes(part));
 }
 
 await runBench(process.argv.slice(2));

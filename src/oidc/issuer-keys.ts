@@ -8,7 +8,8 @@
  * - When the issuer is unreachable the old keys stay in use (an outage must not stop deploys that
  *   GitHub signed with a key we already know).
  */
-import { importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { JSONWebKeySet, JWK } from 'jose';
 import type { Logger } from '../observability/logger.js';
 import { TokenRejectedError } from './token-rejected-error.js';
 
@@ -34,7 +35,7 @@ const MAX_DOCUMENT_BYTES = 512 * 1024;
 
 /** The cached keys of one issuer. */
 export class IssuerKeys {
-  private keys = new Map<string, CryptoKey>();
+  private keys = new Map<string, KeyObject>();
   private fetchedAt: number | undefined;
   private lastAttemptAt: number | undefined;
   private inflight: Promise<void> | undefined;
@@ -43,7 +44,7 @@ export class IssuerKeys {
 
   /** Load static keys; a no-op for discovered issuers (they load lazily). */
   async init(): Promise<void> {
-    if (this.options.staticJwks) this.keys = await importKeySet(this.options.staticJwks);
+    if (this.options.staticJwks) this.keys = importKeySet(this.options.staticJwks);
   }
 
   /** Number of cached keys (for readiness and tests). */
@@ -52,7 +53,7 @@ export class IssuerKeys {
   }
 
   /** The key for `kid`, refreshing once (within the cooldown) when it is unknown or stale. */
-  async getKey(kid: string): Promise<CryptoKey> {
+  async getKey(kid: string): Promise<KeyObject> {
     const { now, refreshCooldownMs, maxAgeMs, staticJwks } = this.options;
     if (staticJwks) {
       const key = this.keys.get(kid);
@@ -112,7 +113,7 @@ export class IssuerKeys {
       throw new Error(`jwks_uri ${jwksUri} is not on the issuer's origin`);
     }
     const jwks = await this.fetchJson(jwksUri);
-    const keys = await importKeySet(jwks as unknown as JSONWebKeySet);
+    const keys = importKeySet(jwks as unknown as JSONWebKeySet);
     if (keys.size === 0) throw new Error('issuer published no usable RS256 keys');
     this.keys = keys;
     this.fetchedAt = this.options.now();
@@ -140,9 +141,12 @@ export class IssuerKeys {
   }
 }
 
-/** Import the RSA signature keys of a JWKS by `kid`; other keys are skipped (RS256 only). */
-export async function importKeySet(jwks: JSONWebKeySet): Promise<Map<string, CryptoKey>> {
-  const keys = new Map<string, CryptoKey>();
+/**
+ * Import the RSA signature keys of a JWKS by `kid` as Node key objects (what `crypto.verify`
+ * takes); other keys are skipped (RS256 only).
+ */
+export function importKeySet(jwks: JSONWebKeySet): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
   if (!jwks || !Array.isArray(jwks.keys)) throw new Error('JWKS has no keys array');
   for (const jwk of jwks.keys as JWK[]) {
     if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string') continue;
@@ -150,8 +154,10 @@ export async function importKeySet(jwks: JSONWebKeySet): Promise<Map<string, Cry
     if (jwk.use !== undefined && jwk.use !== 'sig') continue;
     if (jwk.d !== undefined) continue; // a private key has no business in a JWKS
     try {
-      const key = await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'RS256');
-      keys.set(jwk.kid, key as CryptoKey);
+      // Only the public parts are taken; node:crypto refuses what is not an RSA public key.
+      const key = createPublicKey({ key: { kty: 'RSA', n: String(jwk.n), e: String(jwk.e) }, format: 'jwk' });
+      if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) continue;
+      keys.set(jwk.kid, key);
     } catch {
       // One broken key must not hide the others.
     }

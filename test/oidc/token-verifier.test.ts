@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   SignJWT,
@@ -7,6 +8,7 @@ import {
   importJWK,
   type CryptoKey,
   type JSONWebKeySet,
+  type JWK,
 } from 'jose';
 import { createTokenVerifier, TokenRejectedError, type TokenVerifierOptions } from '../../src/oidc/index.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
@@ -395,6 +397,50 @@ describe('tokens from the local issuer (discovery, hostile input)', () => {
     const other = await issuer.mint({}, { audience });
     expect(verifier.precheck(good)).toBeUndefined();
     expect(verifier.precheck(`${header}.${payload}.${other.split('.')[2]!}`)).toBeUndefined();
+  });
+
+  test('a signature of the wrong length, empty, or from another key is a bad signature', async () => {
+    const verifier = await make();
+    const good = await issuer.mint({}, { audience });
+    const input = good.slice(0, good.lastIndexOf('.'));
+    const signature = good.slice(good.lastIndexOf('.') + 1);
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const foreign = sign('sha256', Buffer.from(input), otherKey).toString('base64url');
+    for (const token of [
+      `${input}.`,
+      `${input}.${signature.slice(0, -8)}`,
+      `${input}.${signature}AAAA`,
+      `${input}.${foreign}`,
+    ]) {
+      expect((await rejection(verifier.verify(token))).code).toBe('bad_signature');
+    }
+    await expect(verifier.verify(good)).resolves.toBeDefined();
+  });
+
+  test('RSA keys under 2048 bits are not imported: their tokens name an unknown key', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'weak', alg: 'RS256', use: 'sig' };
+    const verifier = await make({ staticJwks: { keys: [jwk as JWK] } });
+    const payload = decodeJwt(await issuer.mint({}, { audience }));
+    const input = `${base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'weak' }))}.${base64url.encode(JSON.stringify(payload))}`;
+    const token = `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    expect((await rejection(verifier.verify(token))).code).toBe('unknown_key');
+  });
+
+  test('time is checked again after the signature: a token that expired while its keys were fetched is refused', async () => {
+    let now = Date.now();
+    const verifier = await make({
+      clock: () => new Date(now),
+      // The key fetch takes "two hours": the token (10 minutes) expires meanwhile.
+      fetch: async (input, init) => {
+        now += 2 * 3600 * 1000;
+        return fetch(input, init);
+      },
+    });
+    const token = await issuer.mint({}, { audience, expiresInSeconds: 600 });
+    expect(verifier.precheck(token)).toBeUndefined();
+    expect((await rejection(verifier.verify(token))).code).toBe('expired');
+    expect(verifier.rsaVerifications()).toBe(1);
   });
 
   test('counts RSA verifications in the metrics registry', async () => {
