@@ -10,7 +10,7 @@
  * Header parameters that point at keys (`jku`, `x5u`, `jwk`, `x5c`) are never used: keys come only
  * from the configured issuer's discovery document or the static JWKS.
  */
-import { verify as verifySignature } from 'node:crypto';
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { JSONWebKeySet, JWTPayload } from 'jose';
 import type { GitHubIdentity } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -62,11 +62,16 @@ export interface TokenVerifier {
   /** Verify a compact JWT; throws `TokenRejectedError` for every refusal. */
   verify(token: string): Promise<VerifiedToken>;
   /**
-   * The refusal `verify` would give without checking the signature (shape, algorithm, issuer,
-   * audience, time, claims, owner), or undefined when only the signature check can decide.
+   * Everything but the signature (shape, algorithm, issuer, audience, time, claims, owner): the
+   * refusal `verify` would give, or the token with only its signature left to check.
    * Synchronous and throws nothing: the receiver answers junk with it before any other work.
    */
-  precheck(token: string): TokenRejection | undefined;
+  precheck(token: string): TokenRejection | PrecheckedToken;
+  /**
+   * The rest of `verify` for a prechecked token: the signature (keys fetched if needed) and the
+   * time again. Refusals are resolved as values (`isTokenRejection`), not thrown.
+   */
+  checkSignature(checked: PrecheckedToken): Promise<VerifiedToken | TokenRejection>;
   /** How many RSA signature verifications were attempted (cheap rejections do none). */
   rsaVerifications(): number;
   /** Fetch the keys of every discovered issuer now (start-up warm-up); failures are logged, not thrown. */
@@ -127,7 +132,7 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
    * Everything decidable without a signature check: the refusal, or the issuer's key cache, the
    * kid and the unverified payload. Refusals are values, not thrown: this runs for every junk token.
    */
-  function precheck(token: string): TokenRejection | Prechecked {
+  function precheck(token: string): TokenRejection | PrecheckedToken {
     if (typeof token !== 'string' || token.length === 0) return tokenRejection('malformed', 'no token');
     if (token.length > MAX_TOKEN_LENGTH) return tokenRejection('malformed', 'token is too long');
     if (!COMPACT_JWS.test(token)) {
@@ -171,14 +176,18 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
         return tokenRejection('owner_not_allowed', `repository owner '${owner}' is not allowed`);
       }
     }
-    return { keys, kid: header.kid, payload };
+    return { token, keys, kid: header.kid, payload };
   }
 
-  async function verify(token: string): Promise<VerifiedToken> {
-    const checked = precheck(token);
-    if (!('keys' in checked)) throw new TokenRejectedError(checked.code, checked.message);
-    const { keys, kid, payload: unverified } = checked;
-    const key = await keys.getKey(kid);
+  async function checkSignature(checked: PrecheckedToken): Promise<VerifiedToken | TokenRejection> {
+    const { token, keys, kid, payload } = checked;
+    let key: KeyObject;
+    try {
+      key = await keys.getKey(kid);
+    } catch (error) {
+      if (error instanceof TokenRejectedError) return error;
+      throw error;
+    }
     rsaCount += 1;
     rsaCounter?.inc();
     const stop = rsaLatency?.startTimer();
@@ -191,19 +200,25 @@ export async function createTokenVerifier(options: TokenVerifierOptions): Promis
       signature.length === Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8) &&
       verifySignature('sha256', Buffer.from(token.slice(0, signed)), key, signature);
     stop?.({ outcome: valid ? 'verified' : 'rejected' });
-    if (!valid) throw new TokenRejectedError('bad_signature', 'token signature does not verify');
+    if (!valid) return tokenRejection('bad_signature', 'token signature does not verify');
     // Time again: fetching keys may have taken seconds since the precheck.
-    const late = timeProblem(unverified, Math.floor(clock().getTime() / 1000), tolerance);
-    if (late) throw new TokenRejectedError(late.code, late.message);
-    return { claims: unverified as VerifiedToken['claims'], identity: identityFromClaims(unverified) };
+    const late = timeProblem(payload, Math.floor(clock().getTime() / 1000), tolerance);
+    if (late) return late;
+    return { claims: payload as VerifiedToken['claims'], identity: identityFromClaims(payload) };
+  }
+
+  async function verify(token: string): Promise<VerifiedToken> {
+    const checked = precheck(token);
+    if (isTokenRejection(checked)) throw new TokenRejectedError(checked.code, checked.message);
+    const verified = await checkSignature(checked);
+    if (isTokenRejection(verified)) throw new TokenRejectedError(verified.code, verified.message);
+    return verified;
   }
 
   return {
     verify,
-    precheck: (token) => {
-      const checked = precheck(token);
-      return 'keys' in checked ? undefined : checked;
-    },
+    precheck,
+    checkSignature,
     rsaVerifications: () => rsaCount,
     async warmUp() {
       if (options.staticJwks) return;
@@ -237,11 +252,19 @@ function timeProblem(payload: JWTPayload, now: number, tolerance: number): Token
   return undefined;
 }
 
-/** What `precheck` hands to the signature check. */
-interface Prechecked {
-  keys: IssuerKeys;
-  kid: string;
-  payload: JWTPayload;
+/** A token `precheck` passed, for `checkSignature` (made by `precheck` only). */
+export interface PrecheckedToken {
+  readonly token: string;
+  /** The issuer's key cache. */
+  readonly keys: IssuerKeys;
+  readonly kid: string;
+  /** Decoded from the token's signed segment; not trusted until the signature is checked. */
+  readonly payload: JWTPayload;
+}
+
+/** Whether a precheck or signature result is a refusal. */
+export function isTokenRejection(value: object): value is TokenRejection {
+  return 'code' in value;
 }
 
 /**

@@ -12,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
-import type { TokenVerifier, VerifiedToken } from '../oidc/token-verifier.js';
-import { answerForVerifyError, precheckAuthorization } from './authenticate.js';
+import { isTokenRejection, type TokenVerifier, type VerifiedToken } from '../oidc/token-verifier.js';
+import { answerForRejection, isErrorAnswer, precheckAuthorization } from './authenticate.js';
 import { dispatchOutcome } from './dispatch-outcome.js';
 import { HttpError, sendError, type ErrorAnswer } from './http-error.js';
 import { requestIdOf } from './request-id.js';
@@ -74,15 +74,14 @@ export function createDispatchGate(deps: DispatchGateDeps): DispatchGate {
     if (req.method !== 'POST' || !isDispatchPath(req.url)) return next();
     const started = performance.now();
     const checked = precheckAuthorization(req.headers.authorization, verifier);
-    if (!('token' in checked)) return refuse(req, res, checked, started);
-    verifier.verify(checked.token).then(
+    if (isErrorAnswer(checked)) return refuse(req, res, checked, started);
+    verifier.checkSignature(checked).then(
       (verified) => {
+        if (isTokenRejection(verified)) return refuse(req, res, answerForRejection(verified), started);
         passes.set(req, { token: verified, startedAt: started });
         next();
       },
       (error: unknown) => {
-        const answer = answerForVerifyError(error);
-        if (answer) return refuse(req, res, answer, started);
         logger.error({ err: error instanceof Error ? error.stack : String(error) }, 'unexpected error');
         refuse(req, res, new HttpError(500, 'internal', 'internal error'), started);
       },

@@ -14,6 +14,7 @@ import { dispatchOutcome } from './dispatch-outcome.js';
 import { readJsonBody } from './read-json-body.js';
 import type { ReceiverContext } from './receiver-context.js';
 import { recordRequest } from './record-request.js';
+import { sendJson } from './send-json.js';
 import { deriveRequestName } from './request-name.js';
 
 /** Label carrying the token-derived hash of the request name (issuer + jti). */
@@ -61,17 +62,15 @@ export async function handleDispatch(ctx: ReceiverContext, req: Request, res: Re
       { namespace, name, status, target: spec.target },
       outcome === 'created' ? 'DeployRequest created' : 'token replayed',
     );
-    res
-      .status(status)
-      .setHeader('Location', statusUrl)
-      .json({
-        namespace,
-        name,
-        statusUrl,
-        phase: stored.status?.phase ?? 'Pending',
-        ...(status === 200 ? { replayed: true } : {}),
-        requestId: res.locals.requestId as string,
-      });
+    res.setHeader('Location', statusUrl);
+    sendJson(res, status, {
+      namespace,
+      name,
+      statusUrl,
+      phase: stored.status?.phase ?? 'Pending',
+      ...(status === 200 ? { replayed: true } : {}),
+      requestId: res.locals.requestId as string,
+    });
   } catch (error) {
     if (error instanceof HttpError) outcome = dispatchOutcome(error);
     throw error;

@@ -3,6 +3,7 @@
  * requestId}` with the matching status, plus `WWW-Authenticate` on 401 and `Retry-After` on 429/503.
  */
 import type { ServerResponse } from 'node:http';
+import { sendJson } from './send-json.js';
 
 /** A field-level problem in a request body. */
 export interface FieldIssue {
@@ -77,10 +78,6 @@ export function sendError(res: ServerResponse, error: ErrorAnswer, requestId: st
   const body: Record<string, unknown> = { error: error.code, message: error.message };
   if (error.details !== undefined) body.details = error.details;
   body.requestId = requestId;
-  const text = JSON.stringify(body);
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.statusCode = error.status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  sendJson(res, error.status, body);
 }

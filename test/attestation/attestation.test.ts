@@ -1,7 +1,8 @@
+import { sign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactSign, generateKeyPair } from 'jose';
+import { CompactSign, compactVerify, generateKeyPair } from 'jose';
 import type { DeployRequest, DeployRequestSpec } from '../../src/api/types.js';
 import {
   ATTESTATION_TYPE,
@@ -178,3 +179,64 @@ async function generateKeyPairPem(): Promise<string> {
     format: 'pem',
   }) as string;
 }
+
+test("the same JWS as jose's CompactSign, so requests attested before and after an upgrade verify either way", async () => {
+  const pair = await generateAttestationKeyPair();
+  const signing = await parseAttestationPrivateKey(pair.privateKeyPem);
+  const keys = await parseAttestationPublicKeys(pair.publicKeyPem);
+  const s = spec();
+  const now = new Date('2026-12-02T00:00:00Z');
+  const ours = await signAttestation({ namespace: 'shop', name: 'web-abc', spec: s }, signing, now);
+  const [, payload] = ours.split('.');
+  const joseMade = await new CompactSign(Buffer.from(payload!, 'base64url'))
+    .setProtectedHeader({ alg: 'EdDSA', typ: ATTESTATION_TYPE, kid: signing.keyId })
+    .sign(signing.privateKey);
+  // Ed25519 is deterministic: byte for byte the same attestation.
+  expect(ours).toBe(joseMade);
+  expect((await compactVerify(ours, signing.publicKey)).protectedHeader).toMatchObject({ alg: 'EdDSA' });
+  const request: DeployRequest = {
+    apiVersion: 'keyless.dev/v1alpha1',
+    kind: 'DeployRequest',
+    metadata: { namespace: 'shop', name: 'web-abc' },
+    spec: { ...s, source: { ...s.source, attestation: joseMade } },
+  };
+  expect(await verifyAttestation(request, keys)).toMatchObject({ ok: true, keyId: signing.keyId });
+});
+
+test.each([
+  ['four parts', (jws: string) => `${jws}.x`],
+  ['a signature that is not base64url', (jws: string) => `${jws.slice(0, jws.lastIndexOf('.'))}.!!!!`],
+  ['an empty signature', (jws: string) => jws.slice(0, jws.lastIndexOf('.') + 1)],
+  ['a header that is not JSON', (jws: string) => `bm90IGpzb24${jws.slice(jws.indexOf('.'))}`],
+  ['a payload that is not JSON', (jws: string) => jws.replace(/\.[^.]+\./, '.bm90IGpzb24.')],
+])('refused, never thrown: an attestation with %s', async (_what, mangle) => {
+  const { request, keys } = await attested();
+  request.spec.source.attestation = mangle(request.spec.source.attestation!);
+  expect(await verifyAttestation(request, keys)).toMatchObject({ ok: false });
+});
+
+test('refused: critical header parameters the verifier does not understand', async () => {
+  const pair = await generateAttestationKeyPair();
+  const signing = await parseAttestationPrivateKey(pair.privateKeyPem);
+  const { request } = await attested();
+  const keys = await parseAttestationPublicKeys(pair.publicKeyPem);
+  const good = await signAttestation({ namespace: 'shop', name: 'web-abc', spec: request.spec }, signing);
+  // Signed by hand: jose itself refuses to sign with an unknown critical parameter.
+  const header = Buffer.from(
+    JSON.stringify({
+      alg: 'EdDSA',
+      typ: ATTESTATION_TYPE,
+      kid: signing.keyId,
+      crit: ['x-keyless'],
+      'x-keyless': 1,
+    }),
+  ).toString('base64url');
+  const input = `${header}.${good.split('.')[1]!}`;
+  request.spec.source.attestation = `${input}.${sign(null, Buffer.from(input), signing.privateKey).toString('base64url')}`;
+  expect(await verifyAttestation(request, keys)).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/critical/),
+  });
+  request.spec.source.attestation = good;
+  expect(await verifyAttestation(request, keys)).toMatchObject({ ok: true });
+});

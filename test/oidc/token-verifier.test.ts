@@ -10,7 +10,12 @@ import {
   type JSONWebKeySet,
   type JWK,
 } from 'jose';
-import { createTokenVerifier, TokenRejectedError, type TokenVerifierOptions } from '../../src/oidc/index.js';
+import {
+  createTokenVerifier,
+  isTokenRejection,
+  TokenRejectedError,
+  type TokenVerifierOptions,
+} from '../../src/oidc/index.js';
 import { startLocalOidcIssuer, type LocalOidcIssuer } from '../../src/playground/oidc-issuer.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 
@@ -384,10 +389,10 @@ describe('tokens from the local issuer (discovery, hostile input)', () => {
     ];
     for (const token of refusedCheaply) {
       const value = verifier.precheck(token);
-      expect(value).toBeDefined();
+      if (!isTokenRejection(value)) throw new Error(`precheck passed ${token.slice(0, 40)}`);
       expect(value).not.toBeInstanceOf(Error);
       const thrown = await rejection(verifier.verify(token));
-      expect({ code: value!.code, message: value!.message }).toEqual({
+      expect({ code: value.code, message: value.message }).toEqual({
         code: thrown.code,
         message: thrown.message,
       });
@@ -395,8 +400,16 @@ describe('tokens from the local issuer (discovery, hostile input)', () => {
     expect(verifier.rsaVerifications()).toBe(0);
     // Only the signature can decide these: a good token and a good one with another signature.
     const other = await issuer.mint({}, { audience });
-    expect(verifier.precheck(good)).toBeUndefined();
-    expect(verifier.precheck(`${header}.${payload}.${other.split('.')[2]!}`)).toBeUndefined();
+    const forged = `${header}.${payload}.${other.split('.')[2]!}`;
+    for (const token of [good, forged]) expect(verifier.precheck(token)).toMatchObject({ token });
+    // The rest of verify, as values: the good token's identity, the forged one's refusal.
+    const prechecked = verifier.precheck(good);
+    const forgedChecked = verifier.precheck(forged);
+    if (isTokenRejection(prechecked) || isTokenRejection(forgedChecked)) throw new Error('refused');
+    expect(await verifier.checkSignature(prechecked)).toMatchObject({ identity: { repository: 'acme/web' } });
+    const refused = await verifier.checkSignature(forgedChecked);
+    expect(refused).toEqual({ code: 'bad_signature', message: 'token signature does not verify' });
+    expect(refused).not.toBeInstanceOf(Error);
   });
 
   test('a signature of the wrong length, empty, or from another key is a bad signature', async () => {
@@ -438,7 +451,7 @@ describe('tokens from the local issuer (discovery, hostile input)', () => {
       },
     });
     const token = await issuer.mint({}, { audience, expiresInSeconds: 600 });
-    expect(verifier.precheck(token)).toBeUndefined();
+    expect(isTokenRejection(verifier.precheck(token))).toBe(false);
     expect((await rejection(verifier.verify(token))).code).toBe('expired');
     expect(verifier.rsaVerifications()).toBe(1);
   });
