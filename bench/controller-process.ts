@@ -1,9 +1,10 @@
 /**
- * Child process: the controller, as the CLI runs it (concurrency 4, default poll and history
+ * Child process: the controller, as the CLI runs it (concurrency 16, default poll and history
  * settings, single replica), against the API server of a kubeconfig file over HTTP(S) with client-node. Its own process,
  * so the RSS it reports is the controller's alone.
  *
- * Usage: `node controller-process.js KUBECONFIG_FILE ATTESTATION_PUBLIC_KEY_FILE`
+ * Usage: `node controller-process.js KUBECONFIG_FILE ATTESTATION_PUBLIC_KEY_FILE`; `BENCH_CONTROLLER_LOG=FILE`
+ * appends the controller's debug log to FILE.
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { loadAttestationPublicKeys } from '../src/attestation/attestation-keys.js';
@@ -12,7 +13,8 @@ import { startController } from '../src/controller/controller-manager.js';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
 import { loadKubeConfig } from '../src/kube/load-kube-config.js';
 import { createMetrics, type Metrics } from '../src/observability/metrics.js';
-import { silentLogger } from '../src/observability/logger.js';
+import { createLogger, silentLogger } from '../src/observability/logger.js';
+import { createWriteStream } from 'node:fs';
 import { samplePeakRss } from './peak-rss.js';
 import { serveRequests } from './serve-requests.js';
 
@@ -49,9 +51,16 @@ async function main(): Promise<void> {
   const controller = await startController({
     kube,
     attestationKeys: await loadAttestationPublicKeys(publicKeyFile),
-    logger: silentLogger(),
+    // BENCH_CONTROLLER_LOG=FILE: the controller's debug log, to see what a slow request waited for.
+    logger: process.env.BENCH_CONTROLLER_LOG
+      ? createLogger({
+          level: 'debug',
+          destination: createWriteStream(process.env.BENCH_CONTROLLER_LOG, { flags: 'a' }),
+        })
+      : silentLogger(),
     metrics,
-    concurrency: 4,
+    // As the CLI's default; BENCH_CONTROLLER_CONCURRENCY=N compares other settings.
+    concurrency: Number(process.env.BENCH_CONTROLLER_CONCURRENCY ?? 16),
     history: { ttlMs: 604_800_000, limitPerWorkload: 20 },
   });
   await controller.synced;

@@ -37,7 +37,7 @@ export const CONTROLLER_SETTINGS = {
     env: 'KEYLESS_LEADER_ELECTION_NAME',
     default: 'keyless-deploy-controller',
   },
-  concurrency: { flag: 'concurrency', env: 'KEYLESS_CONCURRENCY', default: '4' },
+  concurrency: { flag: 'concurrency', env: 'KEYLESS_CONCURRENCY', default: '16' },
   metricsListen: { flag: 'metrics-listen', env: 'KEYLESS_METRICS_LISTEN', default: '0.0.0.0:8081' },
   historyTtlSeconds: { flag: 'history-ttl', env: 'KEYLESS_HISTORY_TTL', default: '604800' },
   historyLimit: { flag: 'history-limit', env: 'KEYLESS_HISTORY_LIMIT', default: '20' },

@@ -30,7 +30,7 @@ export interface ControllerOptions {
   attestationKeys: readonly AttestationPublicKey[];
   logger: Logger;
   metrics?: Metrics;
-  /** Reconciles at once. Default 4. */
+  /** Reconciles at once. Default 16 (reconciles are short and wait on API round trips). */
   concurrency?: number;
   /** Lease election; absent runs as the only replica. */
   leaderElection?: LeaderElectionSettings;
@@ -248,7 +248,7 @@ function startReconciler(
     claimNamespace: claimNamespaceOf(options),
   });
   const queue = new WorkQueue((key) => reconciler.reconcile(key), {
-    concurrency: options.concurrency ?? 4,
+    concurrency: options.concurrency ?? 16,
     logger,
     onProcessed: (_key, outcome) => {
       metrics.counter('controller_reconciles_total', 'Reconciles by outcome.', ['outcome']).inc({ outcome });

@@ -365,34 +365,23 @@ export class DeployRequestReconciler {
       );
     }
     run.identity = source.github;
-    if (!isActive(run.status.phase)) {
-      // A saved attested request created again must not deploy: fresh when created, and the
-      // attested name used once (see replay-guard.ts).
-      const stale = staleAttestation(
-        run.request,
-        result.payload.iat,
-        this.deps.attestationMaxAgeSeconds ?? DEFAULT_ATTESTATION_MAX_AGE_SECONDS,
-      );
-      if (stale)
-        return this.finish(
-          run,
-          'Denied',
-          CONDITION.authorized,
-          REASON.attestationExpired,
-          `${stale}; denied`,
-        );
-      const used = await this.claims.claim(run.request).catch((error: unknown) => {
-        throw genericError(error, 'claiming the attested name');
-      });
-      if (used)
-        return this.finish(
-          run,
-          'Denied',
-          CONDITION.authorized,
-          REASON.attestationReplayed,
-          `${used}; denied`,
-        );
-    }
+    // Once deploying, the request passed the checks below in an earlier reconcile; they are not
+    // repeated (each costs API calls per reconcile, and a decision taken must not flip mid-rollout).
+    if (isActive(run.status.phase)) return NEXT;
+    // A saved attested request created again must not deploy: fresh when created, and the
+    // attested name used once (see replay-guard.ts).
+    const stale = staleAttestation(
+      run.request,
+      result.payload.iat,
+      this.deps.attestationMaxAgeSeconds ?? DEFAULT_ATTESTATION_MAX_AGE_SECONDS,
+    );
+    if (stale)
+      return this.finish(run, 'Denied', CONDITION.authorized, REASON.attestationExpired, `${stale}; denied`);
+    const used = await this.claims.claim(run.request).catch((error: unknown) => {
+      throw genericError(error, 'claiming the attested name');
+    });
+    if (used)
+      return this.finish(run, 'Denied', CONDITION.authorized, REASON.attestationReplayed, `${used}; denied`);
     // A token deploys once: the receiver's names make that so within a namespace; across
     // namespaces the earliest request of a token wins and later ones are denied.
     const tokenHash = run.request.metadata.labels?.[LABELS.tokenHash];

@@ -11,7 +11,7 @@ test('defaults: every namespace, leader election on, four workers', () => {
     attestationPublicKeyFile: '/keys/attestation-public-key.pem',
     leaderElection: true,
     leaderElectionNamespace: 'keyless-system',
-    concurrency: 4,
+    concurrency: 16,
     metricsListen: { host: '0.0.0.0', port: 8081 },
     namespaces: [],
   });
