@@ -10,6 +10,7 @@ import { DeploymentReporter, needsReport } from '../github/deployment-reporter.j
 import type { GitHubDeployments } from '../github/github-deployments.js';
 import type { KubeClient, KubeObject, ResourceType } from '../kube/kube-client.js';
 import { RESOURCE_TYPES } from '../kube/resource-types.js';
+import { withoutManagedFields } from '../kube/guarded-informer.js';
 import { createScopedInformer } from '../kube/scoped-informer.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -108,7 +109,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const { kube, logger, namespaces } = options;
   const metrics = options.metrics ?? createMetrics({ collectDefaults: true });
   const informer = <T extends KubeObject>(type: ResourceType) =>
-    createScopedInformer<T>({ kube, type, namespaces, resyncMs: options.resyncMs, logger });
+    createScopedInformer<T>({
+      kube,
+      type,
+      namespaces,
+      resyncMs: options.resyncMs,
+      logger,
+      // Measured: the controller's peak RSS with 10,000 requests cached (docs/performance.md).
+      transform: withoutManagedFields,
+    });
   const informers: ControllerInformers = {
     requests: informer<Request>(RESOURCE_TYPES.deployRequests),
     policies: informer<KubeObject>(RESOURCE_TYPES.deployPolicies),

@@ -27,11 +27,27 @@ export interface GuardedInformerOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   logger?: Logger;
+  /**
+   * Applied to every object before it is cached and handed to handlers, e.g.
+   * {@link withoutManagedFields}: what the cache need not keep is not kept for every object.
+   */
+  transform?: (object: KubeObject) => KubeObject;
   /** Called on every restart, relist and error, for metrics and tests. */
   onLifecycle?: (event: 'list' | 'watch' | 'relist' | 'error', detail?: unknown) => void;
 }
 
 type Handler<T> = (object: T, old?: T) => void;
+
+/**
+ * The object without `metadata.managedFields`: often the largest part of an object's metadata,
+ * and nothing the controller decides from a cached object needs it (the reconciler reads the
+ * status writers from a fresh GET).
+ */
+export function withoutManagedFields(object: KubeObject): KubeObject {
+  if (object.metadata.managedFields === undefined) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
 
 /** Cache key of an object: `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(object: KubeObject): string {
@@ -131,7 +147,8 @@ export class GuardedInformer<T extends KubeObject> {
     this.synced = true;
   }
 
-  private apply(key: string, object: T): void {
+  private apply(key: string, received: T): void {
+    const object = this.options.transform ? (this.options.transform(received) as T) : received;
     const old = this.cache.get(key);
     this.cache.set(key, object);
     const namespace = object.metadata.namespace ?? '';
@@ -161,7 +178,10 @@ export class GuardedInformer<T extends KubeObject> {
           if (event.type === 'DELETED') {
             const old = this.cache.get(key);
             if (old) this.forget(key, old);
-            this.emit('delete', old ?? event.object);
+            this.emit(
+              'delete',
+              old ?? (this.options.transform?.(event.object) as T | undefined) ?? event.object,
+            );
           } else {
             this.apply(key, event.object);
           }

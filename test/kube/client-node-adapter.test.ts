@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { makeInformer, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { startEmbeddedApiServer, type EmbeddedApiServer } from '../../src/apiserver/embedded-api-server.js';
-import { GuardedInformer } from '../../src/kube/guarded-informer.js';
+import { GuardedInformer, withoutManagedFields } from '../../src/kube/guarded-informer.js';
 import {
   KubeApiError,
   type KubeClient,
@@ -250,6 +250,38 @@ describe('client-node against the embedded API server', () => {
     } finally {
       informer.stop();
       server.faults.clear();
+    }
+  });
+
+  test('an informer with withoutManagedFields caches and hands out objects without managedFields', async () => {
+    await kube.create(DR, request('mf-1'), { fieldManager: 'keyless-deploy-receiver' });
+    expect((await kube.get(DR, 'shop', 'mf-1'))?.metadata.managedFields).toEqual([
+      expect.objectContaining({ manager: 'keyless-deploy-receiver' }),
+    ]);
+    const seen: KubeObject[] = [];
+    const informer = new GuardedInformer<KubeObject>({
+      kube,
+      type: DR,
+      namespace: 'shop',
+      transform: withoutManagedFields,
+    });
+    for (const event of ['add', 'update', 'delete'] as const)
+      informer.on(event, (object) => seen.push(object));
+    await informer.start();
+    try {
+      await kube.create(DR, request('mf-2'), { fieldManager: 'keyless-deploy-receiver' });
+      await until(() => informer.get('shop', 'mf-2') !== undefined, 'the watch to deliver mf-2');
+      await kube.delete(DR, 'shop', 'mf-2');
+      await until(() => informer.get('shop', 'mf-2') === undefined, 'the watch to deliver the deletion');
+      const names = seen.map((object) => object.metadata.name);
+      expect(names).toEqual(expect.arrayContaining(['mf-1', 'mf-2']));
+      expect(names.filter((name) => name === 'mf-2')).toHaveLength(2);
+      for (const object of [...seen, ...informer.list('shop')]) {
+        expect(object.metadata).not.toHaveProperty('managedFields');
+        expect(object.metadata.resourceVersion).toBeDefined();
+      }
+    } finally {
+      informer.stop();
     }
   });
 
