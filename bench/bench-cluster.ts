@@ -89,10 +89,16 @@ export async function startBenchCluster(mode: ApiServerMode = 'embedded'): Promi
     },
     async startController() {
       // The heap limit the Helm chart gives the controller (controller.heapMiB), as in a cluster.
+      // --expose-gc only lets `stats` measure the live heap after the peaks were read;
+      // BENCH_CONTROLLER_NODE_FLAGS adds Node/V8 flags, to compare memory settings.
       const child = await forkChild(
         join(HERE, 'controller-process.js'),
         [api.kubeconfigPath, publicKeyFile],
-        ['--max-old-space-size=256'],
+        [
+          '--max-old-space-size=256',
+          '--expose-gc',
+          ...(process.env.BENCH_CONTROLLER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ],
       );
       children.push(child);
       return child;

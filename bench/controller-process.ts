@@ -21,6 +21,10 @@ import { serveRequests } from './serve-requests.js';
 /** `stats` answer. */
 export interface ControllerStats {
   peakRss: number;
+  /** Peak V8 heap size (`heapTotal`), bytes. */
+  peakHeap: number;
+  /** Heap in use after a full garbage collection once the peaks were read (needs `--expose-gc`). */
+  liveHeap?: number;
   rss: number;
   heapUsed: number;
   /** `Date.now()` when the process began and when its caches had synced. */
@@ -73,8 +77,13 @@ async function main(): Promise<void> {
       async stats(): Promise<ControllerStats> {
         const memory = process.memoryUsage();
         const patches = await metricTotals(metrics, 'keyless_controller_workload_patches_total', 'kind');
+        const peakRss = rss.peak();
+        const peakHeap = rss.peakHeap();
+        globalThis.gc?.();
         return {
-          peakRss: rss.peak(),
+          peakRss,
+          peakHeap,
+          liveHeap: globalThis.gc ? process.memoryUsage().heapUsed : undefined,
           rss: memory.rss,
           heapUsed: memory.heapUsed,
           startedAt,

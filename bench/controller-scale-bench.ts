@@ -29,6 +29,10 @@ export interface ScaleResult extends ScaleScenario {
   /** Final requests per second over the drain. */
   perSecond: number;
   controllerPeakRss: number;
+  /** The controller's peak V8 heap size (`heapTotal`) in the same run, bytes. */
+  controllerPeakHeap: number;
+  /** The controller's heap in use after a full garbage collection at the end of the drain, bytes. */
+  controllerLiveHeap?: number;
   apiServerPeakRss: number;
   byPhase: Record<string, number>;
   /** Reconciles the controller ran (all outcomes) and workload patches it made. */
@@ -96,6 +100,8 @@ export async function runControllerScale(
       syncSeconds: (stats.syncedAt - forkedAt) / 1000,
       perSecond: counts.terminal / (drainSeconds ?? (Date.now() - forkedAt) / 1000),
       controllerPeakRss: stats.peakRss,
+      controllerPeakHeap: stats.peakHeap,
+      controllerLiveHeap: stats.liveHeap,
       apiServerPeakRss: await cluster.api.peakRss(),
       byPhase: counts.byPhase,
       reconciles: Object.values(stats.reconciles).reduce((a, b) => a + b, 0),

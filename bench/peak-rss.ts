@@ -1,25 +1,38 @@
-/** Peak resident set size of this process, sampled on a timer. */
+/** Peak resident set size (and V8 heap size) of this process, sampled on a timer. */
 
 /** A running RSS sampler. */
 export interface PeakRssSampler {
   /** Highest RSS seen so far, bytes. */
   peak(): number;
-  /** Forget the peak (start a new measurement from the current RSS). */
+  /**
+   * Highest V8 heap size (`heapTotal`: the pages V8 holds, live or not) seen so far, bytes: how
+   * much of the RSS peak is the heap the garbage collector let grow, and how much is the rest.
+   */
+  peakHeap(): number;
+  /** Forget the peaks (start a new measurement from the current figures). */
   reset(): void;
   stop(): void;
 }
 
-/** Sample `process.memoryUsage.rss()` every `intervalMs` (default 50 ms) and keep the maximum. */
+/** Sample `process.memoryUsage()` every `intervalMs` (default 50 ms) and keep the maxima. */
 export function samplePeakRss(intervalMs = 50): PeakRssSampler {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, intervalMs);
+  let peak = 0;
+  let peakHeap = 0;
+  const sample = (): void => {
+    const memory = process.memoryUsage();
+    peak = Math.max(peak, memory.rss);
+    peakHeap = Math.max(peakHeap, memory.heapTotal);
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
   timer.unref();
   return {
-    peak: () => Math.max(peak, process.memoryUsage.rss()),
+    peak: () => (sample(), peak),
+    peakHeap: () => (sample(), peakHeap),
     reset: () => {
-      peak = process.memoryUsage.rss();
+      peak = 0;
+      peakHeap = 0;
+      sample();
     },
     stop: () => clearInterval(timer),
   };

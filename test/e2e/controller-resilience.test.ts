@@ -37,7 +37,8 @@ describe('controller resilience', () => {
     'crash after every status write: %s still ends right, patched once',
     async (label, image, phase, finalImages) => {
       const namespace = `crash-${phase.toLowerCase()}`;
-      await h.scenario(namespace, {}, { progressDeadlineSeconds: 1 });
+      // The deadline also bounds the rollback's own rollout (see controller.test.ts): 5 s.
+      await h.scenario(namespace, {}, { progressDeadlineSeconds: 5 });
       const applied: Array<{ workload: string; body: string }> = [];
       const kube = countingKube(h.kube, applied);
       await h.manual(namespace, 'req', { images: [{ container: 'web', image }] });
