@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateAttestationKeyPair } from '../src/attestation/attestation-keys.js';
 import type { SeedRequest } from './api-server-process.js';
+import { chartNodeArgs } from './chart-node-settings.js';
 import { startBenchApiServer, type ApiServerMode, type BenchApiServer } from './bench-api-server.js';
 import { forkChild, type BenchChild } from './child-process.js';
 import type { MintSpec } from './issuer-process.js';
@@ -78,24 +79,24 @@ export async function startBenchCluster(mode: ApiServerMode = 'embedded'): Promi
       await api.child.request('seed', request);
     },
     async startReceiver() {
-      // The heap limit the Helm chart gives the receiver (receiver.heapMiB).
+      // The heap limit and node flags the Helm chart gives the receiver.
       const child = await forkChild(
         join(HERE, 'receiver-process.js'),
         [api.kubeconfigPath, issuer.issuer, BENCH_AUDIENCE, keyFile],
-        ['--max-old-space-size=256'],
+        chartNodeArgs('receiver'),
       );
       children.push(child);
       return Object.assign(child, { url: child.ready.url as string });
     },
     async startController() {
-      // The heap limit the Helm chart gives the controller (controller.heapMiB), as in a cluster.
+      // The heap limit and node flags the Helm chart gives the controller, as in a cluster.
       // --expose-gc only lets `stats` measure the live heap after the peaks were read;
-      // BENCH_CONTROLLER_NODE_FLAGS adds Node/V8 flags, to compare memory settings.
+      // BENCH_CONTROLLER_NODE_FLAGS adds Node/V8 flags after them, to compare settings.
       const child = await forkChild(
         join(HERE, 'controller-process.js'),
         [api.kubeconfigPath, publicKeyFile],
         [
-          '--max-old-space-size=256',
+          ...chartNodeArgs('controller'),
           '--expose-gc',
           ...(process.env.BENCH_CONTROLLER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
         ],

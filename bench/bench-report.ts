@@ -2,6 +2,7 @@
  * The bench's printed report: one table per scenario, then every target as a ratio that names its
  * two figures and where each was measured in this run, marked MET or MISSED.
  */
+import { chartNodeArgs } from './chart-node-settings.js';
 import type { ScaleResult } from './controller-scale-bench.js';
 import type { DirectRolloutResult } from './direct-rollout-bench.js';
 import type { EndToEndResult } from './end-to-end-bench.js';
@@ -335,7 +336,7 @@ export function formatBenchReport(results: BenchResults): string {
     }
     const peakRss = Math.max(...results.scale.map((run) => run.controllerPeakRss));
     targets.push(
-      `- controller peak RSS (256 MiB heap limit as the chart sets): ${n0(peakRss / MIB)} MiB (largest scale run, ${src}), target <= 300 MiB: ${verdict(peakRss <= 300 * MIB)}`,
+      `- controller peak RSS (node ${chartNodeArgs('controller').join(' ')}, as the chart runs it${process.env.BENCH_CONTROLLER_NODE_FLAGS ? `, then ${process.env.BENCH_CONTROLLER_NODE_FLAGS}` : ''}): ${n0(peakRss / MIB)} MiB (largest scale run, ${src}), target <= 300 MiB: ${verdict(peakRss <= 300 * MIB)}`,
     );
   }
   const direct = results.direct;

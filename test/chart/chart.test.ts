@@ -211,6 +211,30 @@ describe('charts/keyless-deploy', () => {
     expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=256');
   });
 
+  test("the controller's node gets controller.nodeFlags on the image's own entrypoint; the receiver keeps the entrypoint", () => {
+    // The image's entrypoint, from the Dockerfile the image is built from.
+    const entrypoint = JSON.parse(
+      /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? 'null',
+    ) as string[];
+    expect(entrypoint).toEqual(['/nodejs/bin/node', 'dist/cli/main.js']);
+    const containerOf = (args: string[], name: string) =>
+      (
+        render(args).find((o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name === name)
+          ?.spec as { template: { spec: { containers: Array<{ command?: string[]; args: string[] }> } } }
+      ).template.spec.containers[0];
+    const defaults = containerOf(REQUIRED, 'kd-controller');
+    expect(defaults?.command).toEqual([entrypoint[0], '--optimize-for-size', entrypoint[1]]);
+    expect(defaults?.args).toEqual(['run', '--controller']);
+    expect(containerOf(REQUIRED, 'kd-receiver')?.command).toBeUndefined();
+    const none = containerOf(REQUIRED.concat(['--set-json', 'controller.nodeFlags=[]']), 'kd-controller');
+    expect(none?.command).toBeUndefined();
+    const two = containerOf(
+      REQUIRED.concat(['--set-json', 'controller.nodeFlags=["--optimize-for-size","--stack-size=2000"]']),
+      'kd-controller',
+    );
+    expect(two?.command).toEqual([entrypoint[0], '--optimize-for-size', '--stack-size=2000', entrypoint[1]]);
+  });
+
   test('the receiver may not change workloads; nobody gets contents of Secrets', () => {
     const roles = render(VALUE_SETS.existingSecret as string[]).filter(
       (o) => o.kind === 'ClusterRole' || o.kind === 'Role',
@@ -412,6 +436,8 @@ describe('charts/keyless-deploy', () => {
     [REQUIRED.concat(['--set', 'github.app.enabled=true']), '/github/app/appId'],
     [REQUIRED.concat(['--set', 'github.apiUrl=http://api.github.com']), '/github/apiUrl'],
     [REQUIRED.concat(['--set', 'controller.heapMiB=16']), '/controller/heapMiB'],
+    [REQUIRED.concat(['--set-json', 'controller.nodeFlags=["--x; rm -rf /"]']), '/controller/nodeFlags/0'],
+    [REQUIRED.concat(['--set-json', 'controller.nodeFlags=["dist/other.js"]']), '/controller/nodeFlags/0'],
     [REQUIRED.concat(['--set', 'receiver.heapMiB=lots']), '/receiver/heapMiB'],
     [REQUIRED.concat(['--set', 'github.logUrl=javascript:alert(1)']), '/github/logUrl'],
     [REQUIRED.concat(['--set', 'github.webhookMaxAgeSeconds=1']), '/github/webhookMaxAgeSeconds'],
