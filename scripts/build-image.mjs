@@ -153,14 +153,19 @@ async function main() {
 
   // The machine's npm trust store (here: a TLS-intercepting egress proxy's CA) as an optional build
   // secret: the Dockerfile's npm steps trust it, and it never reaches a layer.
+  // npm's `cafile` first; else NODE_EXTRA_CA_CERTS, which npm (a Node program) trusts as well and
+  // which is how some machines hand the proxy's CA to every Node process.
   const secrets = [];
-  const cafile = spawnSync('npm', ['config', 'get', 'cafile'], {
+  const configured = spawnSync('npm', ['config', 'get', 'cafile'], {
     encoding: 'utf8',
     cwd: ROOT,
   }).stdout?.trim();
-  if (cafile && cafile !== 'null' && existsSync(cafile)) {
+  const cafile = [configured, process.env.NODE_EXTRA_CA_CERTS].find(
+    (file) => file && file !== 'null' && existsSync(file),
+  );
+  if (cafile) {
     secrets.push('--secret', `id=ca-certificates,src=${cafile}`);
-    log(`npm's CA bundle ${cafile} is passed to the build as the ca-certificates secret`);
+    log(`the CA bundle npm trusts, ${cafile}, is passed to the build as the ca-certificates secret`);
   }
   log(`building ${tag} from ${bases.build} (build stages) and ${bases.runtime} (runtime)`);
   const build = await streamed([
