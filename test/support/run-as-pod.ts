@@ -1,14 +1,15 @@
 /**
  * Runs one container of a Deployment, as the API server stores it after `helm install`, as a local
  * process of the project's built binary (`dist/cli/main.js`), the way a kubelet would run it:
- * its args, its env (values, Secret keys, the pod name), its Secret and emptyDir volumes (written
- * to a private directory; env values under a mount path follow it), and the identity of its
+ * its args (and node flags, when its command is the image's entrypoint with flags), its env
+ * (values, Secret keys, the pod name), its Secret and emptyDir volumes (written to a private
+ * directory; env values under a mount path follow it), and the identity of its
  * ServiceAccount through a token the API server issued (TokenRequest). Anything in the spec this
  * runner does not understand fails loudly instead of being dropped. The image itself is run by
  * test/ship with podman; this runner proves the chart's RBAC and wiring against a real API server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
@@ -65,6 +66,30 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * The node flags of a container `command`: the only override understood is the image's own
+ * entrypoint (the Dockerfile's ENTRYPOINT, node then the program) with flags between the two, as
+ * the chart's `controller.nodeFlags` renders it. Anything else replaces the entrypoint and fails.
+ */
+function nodeFlagsOf(command: string[] | undefined): string[] {
+  if (!command) return [];
+  const entrypoint = JSON.parse(
+    /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]',
+  ) as string[];
+  const [node, program] = entrypoint;
+  const flags = command.slice(1, -1);
+  if (
+    entrypoint.length !== 2 ||
+    command[0] !== node ||
+    command[command.length - 1] !== program ||
+    !flags.every((flag) => flag.startsWith('--'))
+  )
+    throw new Error(
+      `command ${JSON.stringify(command)} is not the image's entrypoint ${JSON.stringify(entrypoint)} with node flags: not supported`,
+    );
+  return flags;
+}
+
+/**
  * Start `container` of `deployment`. `serviceAccountKubeconfig` makes the kubeconfig of the pod's
  * ServiceAccount; `env` overrides variables (say why at the call site).
  */
@@ -81,8 +106,7 @@ export async function runAsPod(options: {
   const spec = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
   const container = spec.containers.find((c) => c.name === options.container);
   if (!container) throw new Error(`${deployment.metadata.name} has no container ${options.container}`);
-  if (container.command)
-    throw new Error('a command override would replace the image entry point: not supported');
+  const nodeFlags = nodeFlagsOf(container.command);
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
 
   // Volumes: each mount path becomes a private directory.
@@ -162,7 +186,7 @@ export async function runAsPod(options: {
   let output = '';
   const child: ChildProcess = spawn(
     join(PROJECT_ROOT, 'node_modules', '.bin', 'node'),
-    [join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), ...(container.args ?? [])],
+    [...nodeFlags, join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), ...(container.args ?? [])],
     {
       cwd: workDir,
       stdio: ['ignore', 'pipe', 'pipe'],
