@@ -9,11 +9,12 @@
  * test/ship with podman; this runner proves the chart's RBAC and wiring against a real API server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
+import { imageEntrypoint } from './image-entrypoint.js';
 import { PROJECT_ROOT } from './kubectl.js';
 
 interface EnvVar {
@@ -72,9 +73,7 @@ async function freePort(): Promise<number> {
  */
 function nodeFlagsOf(command: string[] | undefined): string[] {
   if (!command) return [];
-  const entrypoint = JSON.parse(
-    /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]',
-  ) as string[];
+  const entrypoint = imageEntrypoint();
   const [node, program] = entrypoint;
   const flags = command.slice(1, -1);
   if (
