@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { startEmbeddedApiServer, type EmbeddedApiServer } from '../../src/apiserver/embedded-api-server.js';
 import { PROJECT_ROOT, kubectl, kubectlOk, writeKubeconfig } from '../support/kubectl.js';
 import { CHART, helm } from '../support/helm.js';
+import { imageEntrypoint } from '../support/image-entrypoint.js';
 
 const REQUIRED = [
   '--set',
@@ -213,9 +214,7 @@ describe('charts/keyless-deploy', () => {
 
   test("the controller's node gets controller.nodeFlags on the image's own entrypoint; the receiver keeps the entrypoint", () => {
     // The image's entrypoint, from the Dockerfile the image is built from.
-    const entrypoint = JSON.parse(
-      /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? 'null',
-    ) as string[];
+    const entrypoint = imageEntrypoint();
     expect(entrypoint).toEqual(['/nodejs/bin/node', 'dist/cli/main.js']);
     const containerOf = (args: string[], name: string) =>
       (
@@ -438,6 +437,14 @@ describe('charts/keyless-deploy', () => {
     [REQUIRED.concat(['--set', 'controller.heapMiB=16']), '/controller/heapMiB'],
     [REQUIRED.concat(['--set-json', 'controller.nodeFlags=["--x; rm -rf /"]']), '/controller/nodeFlags/0'],
     [REQUIRED.concat(['--set-json', 'controller.nodeFlags=["dist/other.js"]']), '/controller/nodeFlags/0'],
+    [
+      REQUIRED.concat(['--set-json', `controller.nodeFlags=["--stack-size=${'9'.repeat(300)}"]`]),
+      '/controller/nodeFlags/0',
+    ],
+    [
+      REQUIRED.concat(['--set-json', `controller.nodeFlags=${JSON.stringify(Array(17).fill('--no-opt'))}`]),
+      '/controller/nodeFlags',
+    ],
     [REQUIRED.concat(['--set', 'receiver.heapMiB=lots']), '/receiver/heapMiB'],
     [REQUIRED.concat(['--set', 'github.logUrl=javascript:alert(1)']), '/github/logUrl'],
     [REQUIRED.concat(['--set', 'github.webhookMaxAgeSeconds=1']), '/github/webhookMaxAgeSeconds'],
