@@ -44,6 +44,7 @@ export interface ControllerOptions {
   namespaces?: readonly string[];
   /** Informer resync. Default 5 minutes. */
   resyncMs?: number;
+  /** A running rollout's safety-net look without a workload event (`ReconcilerDeps.pollMs`). Default 10 s. */
   pollMs?: number;
   history?: HistorySettings;
   now?: () => Date;

@@ -95,7 +95,11 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: Metrics;
   now?: () => Date;
-  /** How often a running rollout is re-checked (workload watch events also trigger it). Default 1 s. */
+  /**
+   * How often a running rollout is looked at again without a workload event (status events of the
+   * workload drive it; this is a safety net). A rollout's timeout is checked on time regardless.
+   * Default 10 s.
+   */
   pollMs?: number;
   /** Aborted when this replica loses leadership: no further writes. */
   signal?: AbortSignal;
@@ -215,7 +219,7 @@ export class DeployRequestReconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.pollMs = deps.pollMs ?? 1000;
+    this.pollMs = deps.pollMs ?? 10_000;
     this.claims = new AttestedNameClaims(deps.kube, deps.claimNamespace ?? 'default', this.now);
     this.index = deps.index ?? new WorkloadRequestIndex();
     // One reconciler per leadership term: what an earlier term made active is checked anew.
@@ -771,8 +775,8 @@ export class DeployRequestReconciler {
     // A rollback's timeout runs from the rollback's own start; startedAt keeps the deploy's start.
     const since = rollingBack ? (run.status.rollbackStartedAt ?? run.status.startedAt) : run.status.startedAt;
     const elapsedMs = this.now().getTime() - Date.parse(since ?? timestamp(this.now()));
-    const timedOut =
-      state.state === 'progressing' && elapsedMs > settings.timeoutSeconds * 1000 * (rollingBack ? 2 : 1);
+    const timeoutMs = settings.timeoutSeconds * 1000 * (rollingBack ? 2 : 1);
+    const timedOut = state.state === 'progressing' && elapsedMs > timeoutMs;
     if (state.state === 'available') {
       run.status.completedAt = timestamp(this.now());
       run.deployOutcome = rollingBack ? 'rolled_back' : 'succeeded';
@@ -800,7 +804,9 @@ export class DeployRequestReconciler {
         kind: 'waiting',
         reason: REASON.progressing,
         message: state.message,
-        requeueAfterMs: this.pollMs,
+        // Workload status events drive a rollout; this look is the safety net, and comes at the
+        // timeout when that is sooner (a second late at most: timestamps have whole seconds).
+        requeueAfterMs: Math.min(this.pollMs, Math.max(timeoutMs - elapsedMs, 0) + 1000),
       };
     }
     const reason = state.state === 'failed' ? REASON.progressDeadlineExceeded : REASON.rolloutTimeout;

@@ -74,7 +74,7 @@ interface Fixture {
 }
 
 /** A namespace with a DeployPolicy and a Deployment `web` (2 replicas, image 1.0.0), and a reconciler. */
-async function fixture(policy: Partial<DeployPolicySpec> = {}): Promise<Fixture> {
+async function fixture(policy: Partial<DeployPolicySpec> = {}, pollMs = 1000): Promise<Fixture> {
   const namespace = `unit-${++namespaces}`;
   await store.create(RESOURCE_TYPES.namespaces, {
     apiVersion: 'v1',
@@ -136,7 +136,7 @@ async function fixture(policy: Partial<DeployPolicySpec> = {}): Promise<Fixture>
       events: recorder,
       logger: silentLogger(),
       now: () => clock.now,
-      pollMs: 1000,
+      pollMs,
       signal: abort.signal,
       approvalAdmissionSettleSeconds: 0,
       requeue: (key) => requeued.push(key),
@@ -471,6 +471,19 @@ describe('deploy and rollout steps', () => {
     expect(failed.status?.message).toBe(
       'rollout did not complete within 60s; rollbackOnFailure is false, the new images stay',
     );
+  });
+
+  test('a running rollout is looked at again after the poll interval, or at its timeout when that comes first', async () => {
+    const f = await fixture({ rollout: { timeoutSeconds: 60, rollbackOnFailure: false } }, 10_000);
+    await f.request('watched');
+    expect(await f.reconcile('watched')).toEqual({ requeueAfterMs: 10_000 });
+    f.clock.now = new Date('2026-12-01T12:00:55Z');
+    // 5 s left of the timeout, plus the second that whole-second timestamps may hide.
+    expect(await f.reconcile('watched')).toEqual({ requeueAfterMs: 6_000 });
+    f.clock.now = new Date('2026-12-01T12:01:01Z');
+    expect(await f.reconcile('watched')).toBeUndefined();
+    expect((await f.get('watched')).status).toMatchObject({ phase: 'Failed' });
+    expect(condition(await f.get('watched'), 'Deployed')).toMatchObject({ reason: 'RolloutTimeout' });
   });
 });
 
