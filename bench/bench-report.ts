@@ -3,7 +3,7 @@
  * two figures and where each was measured in this run, marked MET or MISSED.
  */
 import { chartNodeArgs } from './chart-node-settings.js';
-import type { ScaleResult } from './controller-scale-bench.js';
+import { SCALE_SLACK, type ScaleResult } from './controller-scale-bench.js';
 import type { DirectRolloutResult } from './direct-rollout-bench.js';
 import type { EndToEndResult } from './end-to-end-bench.js';
 import { formatTable } from './format-table.js';
@@ -320,7 +320,7 @@ export function formatBenchReport(results: BenchResults): string {
     const big = results.scale[results.scale.length - 1];
     if (small && big && big !== small) {
       const factor = big.requests / small.requests;
-      const bound = factor * 1.1;
+      const bound = factor * SCALE_SLACK;
       if (big.drainSeconds !== undefined && small.drainSeconds !== undefined)
         targets.push(
           targetLine(

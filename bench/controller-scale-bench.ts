@@ -16,9 +16,23 @@ export interface ScaleScenario {
   workloads: number;
   /** Namespaces the workloads are spread over (each gets the bench DeployPolicy). */
   namespaces: number;
-  /** Give up after this long. */
+  /** Give up after this long (or longer for a later scenario: `scaleTimeoutMs`). */
   timeoutMs: number;
 }
+
+/**
+ * The time a larger scenario may take before it is cut: its own `timeoutMs`, or more when the
+ * linear bound from `base` (the first scenario, drained) is longer, with a quarter on top, so a
+ * drain that meets the target, or misses it narrowly, is measured instead of cut off.
+ */
+export function scaleTimeoutMs(scenario: ScaleScenario, base: ScaleResult | undefined): number {
+  if (base?.drainSeconds === undefined || base.requests === scenario.requests) return scenario.timeoutMs;
+  const linearBoundMs = base.drainSeconds * 1000 * (scenario.requests / base.requests) * SCALE_SLACK;
+  return Math.max(scenario.timeoutMs, Math.ceil(linearBoundMs * 1.25));
+}
+
+/** The scale target: a run of N times the requests drains within N x this of the first run's time. */
+export const SCALE_SLACK = 1.1;
 
 /** What one scenario measured. */
 export interface ScaleResult extends ScaleScenario {

@@ -12,7 +12,12 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPOSITORY_ROOT, type ApiServerMode } from './bench-api-server.js';
 import { formatBenchReport, type BenchPart, type BenchResults } from './bench-report.js';
-import { runControllerScale, type ScaleScenario } from './controller-scale-bench.js';
+import {
+  runControllerScale,
+  scaleTimeoutMs,
+  type ScaleResult,
+  type ScaleScenario,
+} from './controller-scale-bench.js';
 import { runDirectRolloutBench } from './direct-rollout-bench.js';
 import { runEndToEndBench, type EndToEndOptions } from './end-to-end-bench.js';
 import { runReceiverBench, type ReceiverBenchOptions } from './receiver-bench.js';
@@ -105,8 +110,9 @@ export async function runBench(args: readonly string[]): Promise<string> {
     const run = await attempt(`end to end ${options.rate}/s`, () => runEndToEndBench(options, mode));
     if (run) endToEnd.push(run);
   }
-  const scale = [];
-  for (const scenario of parts.includes('scale') ? plan.scale : []) {
+  const scale: ScaleResult[] = [];
+  for (const planned of parts.includes('scale') ? plan.scale : []) {
+    const scenario = { ...planned, timeoutMs: scaleTimeoutMs(planned, scale[0]) };
     log(`controller scale (${JSON.stringify(scenario)})`);
     const run = await attempt(`controller scale ${scenario.requests}`, () =>
       runControllerScale(scenario, mode),
