@@ -20,6 +20,9 @@ export interface ScaleScenario {
   timeoutMs: number;
 }
 
+/** The scale target: a run of N times the requests drains within N x this of the first run's time. */
+export const SCALE_SLACK = 1.1;
+
 /**
  * The time a larger scenario may take before it is cut: its own `timeoutMs`, or more when the
  * linear bound from `base` (the first scenario, drained) is longer, with a quarter on top, so a
@@ -30,9 +33,6 @@ export function scaleTimeoutMs(scenario: ScaleScenario, base: ScaleResult | unde
   const linearBoundMs = base.drainSeconds * 1000 * (scenario.requests / base.requests) * SCALE_SLACK;
   return Math.max(scenario.timeoutMs, Math.ceil(linearBoundMs * 1.25));
 }
-
-/** The scale target: a run of N times the requests drains within N x this of the first run's time. */
-export const SCALE_SLACK = 1.1;
 
 /** What one scenario measured. */
 export interface ScaleResult extends ScaleScenario {
