@@ -43,6 +43,9 @@ const n0 = (value: number): string => Math.round(value).toLocaleString('en-US');
 const n2 = (value: number): string => value.toFixed(2);
 const ms = (value: number): string => `${n0(value)} ms`;
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'MISSED');
+/** A ratio with two decimals, or four where two would print the target it falls short of or passes (2.9996x, not 3.00x). */
+const ratioText = (ratio: number, target?: number): string =>
+  target !== undefined && ratio !== target && n2(ratio) === n2(target) ? ratio.toFixed(4) : n2(ratio);
 
 /** A target line: `what: A / B = r (op target): MET|MISSED`, both figures named with their source. */
 function targetLine(
@@ -54,7 +57,7 @@ function targetLine(
   target: number,
 ): string {
   const ok = op === '>=' ? ratio >= target : ratio <= target;
-  return `- ${what}: ${numerator[0]} (${numerator[1]}) / ${denominator[0]} (${denominator[1]}) = ${n2(ratio)}x, target ${op} ${target}x: ${verdict(ok)}`;
+  return `- ${what}: ${numerator[0]} (${numerator[1]}) / ${denominator[0]} (${denominator[1]}) = ${ratioText(ratio, target)}x, target ${op} ${target}x: ${verdict(ok)}`;
 }
 
 /** Render the report (Markdown tables with short headings). */
@@ -159,7 +162,7 @@ export function formatBenchReport(results: BenchResults): string {
               n0(row.perSecond),
               n2(row.latency.p50),
               n2(row.latency.p99),
-              `${n2(row.versusPeer)}x`,
+              `${ratioText(row.versusPeer, row.peerTarget)}x`,
               row.peerTarget !== undefined ? `>= ${row.peerTarget}x` : 'report',
               row.peerTarget !== undefined ? verdict(row.versusPeer >= row.peerTarget) : '-',
               n2(peer.issuerFetchesPerRequest[row.name] ?? 0),
