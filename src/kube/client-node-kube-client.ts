@@ -1,19 +1,10 @@
 /**
- * The one adapter that owns `@kubernetes/client-node`: it implements {@link KubeClient} with
- * client-node's CustomObjectsApi (every named group, including apps/v1 and coordination.k8s.io,
- * with status subresources), KubernetesObjectApi (the core group) and Watch. Nothing else in the
- * project imports client-node.
+ * The one adapter that owns `@kubernetes/client-node`: it implements {@link KubeClient} over the
+ * API server's REST paths (every group, status subresources included). Reads and writes go through
+ * `api-request.ts` (undici's `request` with client-node's authentication and connection settings),
+ * watches through client-node's Watch. Nothing outside `src/kube/` imports client-node.
  */
-import {
-  ApiException,
-  CustomObjectsApi,
-  KubernetesObjectApi,
-  PatchStrategy,
-  Watch,
-  setHeaderOptions,
-  type KubeConfig,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, Watch, type KubeConfig } from '@kubernetes/client-node';
 import {
   KubeApiError,
   type KubeClient,
@@ -27,6 +18,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from './kube-client.js';
+import { createApiRequest } from './api-request.js';
 import { apiVersionOf } from './resource-types.js';
 import { createHash } from 'node:crypto';
 
@@ -60,14 +52,6 @@ export function toKubeApiError(error: unknown): KubeApiError {
   return new KubeApiError(`cannot reach the Kubernetes API: ${message}`, 0, 'ConnectionFailed');
 }
 
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw toKubeApiError(error);
-  }
-}
-
 function collectionPath(type: ResourceType, namespace: string | undefined): string {
   const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
   return type.namespaced && namespace
@@ -90,29 +74,44 @@ function reuseConnections(config: KubeConfig): void {
   if (!create) return;
   const cache = new Map<string, unknown>();
   target.createDispatcher = (cluster, agentOptions) => {
-    const key = createHash('sha256')
-      .update(JSON.stringify([cluster, agentOptions]))
-      .digest('hex');
+    const key = connectionKey(cluster, agentOptions);
     if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
     return cache.get(key);
   };
 }
 
+/**
+ * A digest of the connection settings of one call. Certificates and keys are hashed as bytes:
+ * this runs on every API call, and `JSON.stringify` of a Buffer spells out every byte as a number.
+ */
+function connectionKey(cluster: unknown, agentOptions: Record<string, unknown>): string {
+  const hash = createHash('sha256').update(JSON.stringify(cluster ?? null));
+  for (const name of Object.keys(agentOptions).sort()) {
+    const value = agentOptions[name];
+    hash.update(`\0${name}=`);
+    hash.update(Buffer.isBuffer(value) ? value : JSON.stringify(value ?? null));
+  }
+  return hash.digest('hex');
+}
+
 /** Make a KubeClient over a loaded KubeConfig. */
 export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
   reuseConnections(config);
-  const custom = config.makeApiClient(CustomObjectsApi);
-  const objects = KubernetesObjectApi.makeApiClient(config);
+  const send = createApiRequest(config);
   const watcher = new Watch(config);
 
-  const coreSpec = (
+  const objectPath = (
     type: ResourceType,
     namespace: string | undefined,
     name: string,
-  ): KubernetesObject & { metadata: { name: string; namespace?: string } } => ({
+    subresource?: 'status',
+  ): string =>
+    `${collectionPath(type, namespace)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`;
+  // The object's own apiVersion/kind win, so a mismatch reaches the API server and is refused there.
+  const withKind = <T extends KubeObject>(type: ResourceType, object: T): T => ({
     apiVersion: apiVersionOf(type),
     kind: type.kind,
-    metadata: { name, ...(type.namespaced && namespace ? { namespace } : {}) },
+    ...object,
   });
 
   return {
@@ -122,13 +121,7 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       name: string,
     ): Promise<T | undefined> {
       try {
-        if (type.group === '')
-          return (await call(() => objects.read(coreSpec(type, namespace, name)))) as unknown as T;
-        const request = { group: type.group, version: type.version, plural: type.plural, name };
-        const result = type.namespaced
-          ? await call(() => custom.getNamespacedCustomObject({ ...request, namespace: namespace ?? '' }))
-          : await call(() => custom.getClusterCustomObject(request));
-        return result as T;
+        return await send<T>('GET', objectPath(type, namespace, name));
       } catch (error) {
         if (error instanceof KubeApiError && error.code === 404) return undefined;
         throw error;
@@ -140,34 +133,12 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       namespace: string | undefined,
       options: ListOptions = {},
     ): Promise<ListResult<T>> {
-      let result: { items?: unknown[]; metadata?: { resourceVersion?: string } };
-      if (type.group === '') {
-        result = await call(() =>
-          objects.list(
-            apiVersionOf(type),
-            type.kind,
-            namespace,
-            undefined,
-            undefined,
-            undefined,
-            options.fieldSelector,
-            options.labelSelector,
-          ),
-        );
-      } else {
-        const request = {
-          group: type.group,
-          version: type.version,
-          plural: type.plural,
-          labelSelector: options.labelSelector,
-          fieldSelector: options.fieldSelector,
-        };
-        result =
-          type.namespaced && namespace
-            ? await call(() => custom.listNamespacedCustomObject({ ...request, namespace }))
-            : await call(() => custom.listClusterCustomObject(request));
-      }
-      return { items: (result.items ?? []) as T[], resourceVersion: result.metadata?.resourceVersion ?? '' };
+      const result = await send<{ items?: T[] | null; metadata?: { resourceVersion?: string } }>(
+        'GET',
+        collectionPath(type, namespace),
+        { query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector } },
+      );
+      return { items: result.items ?? [], resourceVersion: result.metadata?.resourceVersion ?? '' };
     },
 
     async create<T extends KubeObject>(
@@ -175,26 +146,10 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       object: T,
       options: WriteOptions = {},
     ): Promise<T> {
-      // The object's own apiVersion/kind win, so a mismatch reaches the API server and is refused there.
-      const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
-      if (type.group === '') {
-        return (await call(() =>
-          objects.create(body as KubernetesObject, undefined, undefined, options.fieldManager),
-        )) as unknown as T;
-      }
-      const request = {
-        group: type.group,
-        version: type.version,
-        plural: type.plural,
-        body,
-        fieldManager: options.fieldManager,
-      };
-      const result = type.namespaced
-        ? await call(() =>
-            custom.createNamespacedCustomObject({ ...request, namespace: object.metadata.namespace ?? '' }),
-          )
-        : await call(() => custom.createClusterCustomObject(request));
-      return result as T;
+      return send<T>('POST', collectionPath(type, object.metadata.namespace), {
+        query: { fieldManager: options.fieldManager },
+        body: withKind(type, object),
+      });
     },
 
     async patch<T extends KubeObject>(
@@ -205,47 +160,11 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       patchType: PatchType,
       options: WriteOptions = {},
     ): Promise<T> {
-      const headers = setHeaderOptions('Content-Type', CONTENT_TYPES[patchType]);
-      if (type.group === '') {
-        if (options.subresource)
-          throw new KubeApiError(
-            'status subresource writes are not supported for core kinds by this adapter',
-            400,
-            'BadRequest',
-          );
-        const spec = { ...coreSpec(type, namespace, name), ...(patch as object) } as KubernetesObject;
-        return (await call(() =>
-          objects.patch(
-            spec,
-            undefined,
-            undefined,
-            options.fieldManager,
-            options.force,
-            CONTENT_TYPES[patchType] as PatchStrategy,
-          ),
-        )) as unknown as T;
-      }
-      const request = {
-        group: type.group,
-        version: type.version,
-        plural: type.plural,
-        name,
-        body: patch as object,
-        fieldManager: options.fieldManager,
-        force: options.force,
-      };
-      const ns = namespace ?? '';
-      let result: unknown;
-      if (options.subresource === 'status') {
-        result = type.namespaced
-          ? await call(() => custom.patchNamespacedCustomObjectStatus({ ...request, namespace: ns }, headers))
-          : await call(() => custom.patchClusterCustomObjectStatus(request, headers));
-      } else {
-        result = type.namespaced
-          ? await call(() => custom.patchNamespacedCustomObject({ ...request, namespace: ns }, headers))
-          : await call(() => custom.patchClusterCustomObject(request, headers));
-      }
-      return result as T;
+      return send<T>('PATCH', objectPath(type, namespace, name, options.subresource), {
+        query: { fieldManager: options.fieldManager, force: options.force },
+        body: patch,
+        contentType: CONTENT_TYPES[patchType],
+      });
     },
 
     async replace<T extends KubeObject>(
@@ -253,52 +172,21 @@ export function createClientNodeKubeClient(config: KubeConfig): KubeClient {
       object: T,
       options: WriteOptions = {},
     ): Promise<T> {
-      // The object's own apiVersion/kind win, so a mismatch reaches the API server and is refused there.
-      const body = { apiVersion: apiVersionOf(type), kind: type.kind, ...object };
-      const name = object.metadata.name ?? '';
-      if (type.group === '') {
-        if (options.subresource)
-          throw new KubeApiError(
-            'status subresource writes are not supported for core kinds by this adapter',
-            400,
-            'BadRequest',
-          );
-        return (await call(() =>
-          objects.replace(body as KubernetesObject, undefined, undefined, options.fieldManager),
-        )) as unknown as T;
-      }
-      const request = {
-        group: type.group,
-        version: type.version,
-        plural: type.plural,
-        name,
-        body,
-        fieldManager: options.fieldManager,
-      };
-      const ns = object.metadata.namespace ?? '';
-      let result: unknown;
-      if (options.subresource === 'status') {
-        result = type.namespaced
-          ? await call(() => custom.replaceNamespacedCustomObjectStatus({ ...request, namespace: ns }))
-          : await call(() => custom.replaceClusterCustomObjectStatus(request));
-      } else {
-        result = type.namespaced
-          ? await call(() => custom.replaceNamespacedCustomObject({ ...request, namespace: ns }))
-          : await call(() => custom.replaceClusterCustomObject(request));
-      }
-      return result as T;
+      const path = objectPath(
+        type,
+        object.metadata.namespace,
+        object.metadata.name ?? '',
+        options.subresource,
+      );
+      return send<T>('PUT', path, {
+        query: { fieldManager: options.fieldManager },
+        body: withKind(type, object),
+      });
     },
 
     async delete(type: ResourceType, namespace: string | undefined, name: string): Promise<void> {
       try {
-        if (type.group === '') {
-          await call(() => objects.delete(coreSpec(type, namespace, name)));
-          return;
-        }
-        const request = { group: type.group, version: type.version, plural: type.plural, name };
-        if (type.namespaced)
-          await call(() => custom.deleteNamespacedCustomObject({ ...request, namespace: namespace ?? '' }));
-        else await call(() => custom.deleteClusterCustomObject(request));
+        await send('DELETE', objectPath(type, namespace, name));
       } catch (error) {
         if (error instanceof KubeApiError && error.code === 404) return;
         throw error;

@@ -2,7 +2,8 @@
  * The embedded API server through @kubernetes/client-node (the project's adapter, and
  * client-node's own informer): the API semantics the controller and receiver depend on.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeInformer, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parse } from 'yaml';
@@ -340,6 +341,31 @@ describe('client-node against the embedded API server', () => {
     const before = server.connectionsAccepted();
     for (let i = 0; i < 30; i++) await fresh.list(RESOURCE_TYPES.namespaces, undefined);
     expect(server.connectionsAccepted() - before).toBeLessThanOrEqual(2);
+  });
+
+  test('a CA file rewritten between calls gets a new connection; unchanged settings keep theirs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-ca-'));
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, 'first CA bytes');
+    const withCa = server
+      .kubeconfig()
+      .replace(
+        '    insecure-skip-tls-verify: true',
+        `    insecure-skip-tls-verify: true\n    certificate-authority: ${caFile}`,
+      );
+    const client = createClientNodeKubeClient(loadKubeConfig({ kubeconfigYaml: withCa }));
+    // A new dispatcher may open a second connection on its second call; settle first.
+    for (let i = 0; i < 3; i++) await client.list(RESOURCE_TYPES.namespaces, undefined);
+    const before = server.connectionsAccepted();
+    for (let i = 0; i < 5; i++) await client.list(RESOURCE_TYPES.namespaces, undefined);
+    expect(server.connectionsAccepted()).toBe(before);
+    writeFileSync(caFile, 'rotated CA bytes');
+    for (let i = 0; i < 5; i++) await client.list(RESOURCE_TYPES.namespaces, undefined);
+    const rotated = server.connectionsAccepted();
+    expect(rotated).toBeGreaterThan(before);
+    for (let i = 0; i < 5; i++) await client.list(RESOURCE_TYPES.namespaces, undefined);
+    expect(server.connectionsAccepted()).toBe(rotated);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('unreachable API server is a KubeApiError with code 0', async () => {
