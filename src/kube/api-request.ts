@@ -16,6 +16,9 @@ import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
 import { KubeApiError } from './kube-client.js';
 
+/** User agent of every call, the same as the GitHub clients'. */
+export const USER_AGENT = 'keyless-deploy';
+
 /** HTTP methods of the API server calls made this way. */
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -43,7 +46,9 @@ export function createApiRequest(config: KubeConfig): ApiRequest {
   const server = config.getCurrentCluster()?.server.replace(/\/+$/, '');
   return async <T>(method: ApiMethod, path: string, options: ApiRequestOptions = {}): Promise<T> => {
     if (!server) throw new KubeApiError('the kubeconfig has no current cluster', 0, 'ConnectionFailed');
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // The API server names the field manager of a write without `fieldManager` after the user
+    // agent's first word, as it does for kubectl's.
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
     let dispatcher: Dispatcher | undefined;
     const target: AuthTarget = {
       setHeaderParam: (key, value) => void (headers[key.toLowerCase()] = value),

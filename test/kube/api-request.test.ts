@@ -74,6 +74,8 @@ test("sends the kubeconfig's token and impersonation, the path, the defined quer
   expect(seen.headers['impersonate-user']).toBe('jane');
   expect(seen.headers['content-type']).toBe('application/merge-patch+json');
   expect(seen.headers.accept).toBe('application/json');
+  // The API server names the field manager of a write without fieldManager after it.
+  expect(seen.headers['user-agent']).toBe('keyless-deploy');
   expect(JSON.parse(seen.body)).toEqual({ spec: { replicas: 2 } });
 });
 
