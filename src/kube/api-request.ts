@@ -95,16 +95,22 @@ function queryString(query: ApiRequestOptions['query']): string {
   return text ? `?${text}` : '';
 }
 
-/** The API server's `Status` answer as a KubeApiError (a body that is not one still gives the code). */
-function statusError(code: number, text: string): KubeApiError {
+/**
+ * The API server's `Status` answer (JSON text or already decoded) as a KubeApiError; a body that is
+ * not one still gives the HTTP code.
+ */
+export function statusError(code: number, body: unknown): KubeApiError {
   let status: Record<string, unknown> | undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      status = parsed as Record<string, unknown>;
-  } catch {
-    status = undefined;
+  let decoded = body;
+  if (typeof body === 'string') {
+    try {
+      decoded = JSON.parse(body);
+    } catch {
+      decoded = undefined;
+    }
   }
+  if (decoded && typeof decoded === 'object' && !Array.isArray(decoded))
+    status = decoded as Record<string, unknown>;
   const message = typeof status?.message === 'string' ? status.message : `HTTP ${code}`;
   const reason = typeof status?.reason === 'string' ? status.reason : 'Unknown';
   return new KubeApiError(message, code, reason, status);

@@ -18,7 +18,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from './kube-client.js';
-import { createApiRequest } from './api-request.js';
+import { createApiRequest, statusError } from './api-request.js';
 import { apiVersionOf } from './resource-types.js';
 import { createHash } from 'node:crypto';
 
@@ -32,22 +32,7 @@ const CONTENT_TYPES: Record<PatchType, string> = {
 /** Turn whatever client-node threw into a KubeApiError carrying the API server's Status. */
 export function toKubeApiError(error: unknown): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) {
-    let status: Record<string, unknown> | undefined;
-    const body: unknown = error.body;
-    if (typeof body === 'string') {
-      try {
-        status = JSON.parse(body) as Record<string, unknown>;
-      } catch {
-        status = undefined;
-      }
-    } else if (body && typeof body === 'object') {
-      status = body as Record<string, unknown>;
-    }
-    const message = typeof status?.message === 'string' ? status.message : `HTTP ${error.code}`;
-    const reason = typeof status?.reason === 'string' ? status.reason : 'Unknown';
-    return new KubeApiError(message, error.code, reason, status);
-  }
+  if (error instanceof ApiException) return statusError(error.code, error.body);
   const message = error instanceof Error ? error.message : String(error);
   return new KubeApiError(`cannot reach the Kubernetes API: ${message}`, 0, 'ConnectionFailed');
 }
