@@ -9,7 +9,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createClientNodeKubeClient } from '../src/kube/client-node-kube-client.js';
@@ -21,6 +20,7 @@ import { ManagedProcess } from '../src/playground/control-plane/managed-process.
 import { installCrds } from '../src/playground/playground.js';
 import { REPOSITORY_ROOT } from './bench-api-server.js';
 import { BENCH_CLAIMS } from './fixtures.js';
+import { freePort } from '../src/playground/control-plane/free-port.js';
 
 /** Namespace and ServiceAccount the peer runs as. */
 const FLUX_NAMESPACE = 'flux-system';
@@ -67,17 +67,6 @@ export interface FluxPeer {
   info: FluxPeerInfo;
   peakRss(): number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The built peer (`npm run peer-tools`, which builds it once and then reuses it). */

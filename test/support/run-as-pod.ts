@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { KubeClient, KubeObject } from '../../src/kube/kube-client.js';
 import { RESOURCE_TYPES } from '../../src/kube/resource-types.js';
 import { imageEntrypoint } from './image-entrypoint.js';
 import { PROJECT_ROOT } from './kubectl.js';
+import { freePort } from '../../src/playground/control-plane/free-port.js';
 
 interface EnvVar {
   name: string;
@@ -53,17 +53,6 @@ export interface RunningPod {
   exited: Promise<number | null>;
   /** SIGTERM (as the kubelet sends), then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

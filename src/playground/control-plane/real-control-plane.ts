@@ -7,7 +7,6 @@
  * image tag starts with `fail`). Binaries come from `npm run cluster-tools`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createClientNodeKubeClient } from '../../kube/client-node-kube-client.js';
 import { isKubeError, type KubeClient, type KubeObject, type ResourceType } from '../../kube/kube-client.js';
@@ -18,6 +17,7 @@ import { fakeNode, FAKE_NODE_ANNOTATION, kwokConfigYaml } from './kwok-config.js
 import { ManagedProcess } from './managed-process.js';
 import { ControlPlanePki, kubeconfigYaml, writePrivateFile } from './pki.js';
 import { tlsRequest, type TlsIdentity } from './tls-request.js';
+import { freePort } from './free-port.js';
 
 /** The control plane's components, in start order. */
 export const COMPONENTS = [
@@ -74,17 +74,6 @@ export interface RealControlPlane {
   pids(): Partial<Record<Component, number>>;
   /** Stop every process, last started first. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Kill processes a previous run in the same state dir left behind (a crashed test run). */
