@@ -100,7 +100,6 @@ function queryString(query: ApiRequestOptions['query']): string {
  * not one still gives the HTTP code.
  */
 export function statusError(code: number, body: unknown): KubeApiError {
-  let status: Record<string, unknown> | undefined;
   let decoded = body;
   if (typeof body === 'string') {
     try {
@@ -109,8 +108,10 @@ export function statusError(code: number, body: unknown): KubeApiError {
       decoded = undefined;
     }
   }
-  if (decoded && typeof decoded === 'object' && !Array.isArray(decoded))
-    status = decoded as Record<string, unknown>;
+  const status =
+    decoded && typeof decoded === 'object' && !Array.isArray(decoded)
+      ? (decoded as Record<string, unknown>)
+      : undefined;
   const message = typeof status?.message === 'string' ? status.message : `HTTP ${code}`;
   const reason = typeof status?.reason === 'string' ? status.reason : 'Unknown';
   return new KubeApiError(message, code, reason, status);
