@@ -40,6 +40,8 @@ export interface BenchApiServer {
   /** Peak RSS of the API server since the last reset: the embedded child, or kube-apiserver + etcd. */
   peakRss(): Promise<number>;
   resetRss(): Promise<void>;
+  /** Its processes: the embedded child, or kube-apiserver and etcd. */
+  pids(): number[];
   /**
    * Requests the API server has served, by `VERB resource[/subresource]` (kube-apiserver's own
    * `apiserver_request_total`, read through `kubectl get --raw /metrics`); undefined on the embedded one.
@@ -127,6 +129,7 @@ export async function startBenchApiServer(mode: ApiServerMode, stateDir: string)
       child,
       peakRss: async () => (await child.request<{ peakRss: number }>('phases')).peakRss,
       resetRss: async () => void (await child.request('resetRss')),
+      pids: () => [child.pid],
       apiCalls: async () => undefined,
       stop: () => child.stop(),
     };
@@ -152,6 +155,7 @@ export async function startBenchApiServer(mode: ApiServerMode, stateDir: string)
       controlPlane,
       peakRss: async () => pids().reduce((sum, pid) => sum + processPeakRss(pid), 0),
       resetRss: async () => pids().forEach(resetProcessPeakRss),
+      pids,
       apiCalls: () => apiServerRequestCounts(controlPlane.adminKubeconfigPath),
       async stop() {
         await child.stop();

@@ -108,6 +108,41 @@ export function formatBenchReport(results: BenchResults): string {
     out.push(
       `RSA verifications for the four cheap refusal kinds: ${receiver.rsaForCheapRefusals}; receiver peak RSS ${n0(receiver.receiverPeakRss / MIB)} MiB`,
     );
+    const cpuRows = receiver.rows.filter((row) => row.cpu);
+    if (cpuRows.length) {
+      out.push('');
+      out.push(
+        `CPU of each row (user + system, all threads, from /proc), per request and in cores over the row; ${machine.cpus} vCPUs. The last column is what these processes would use at the target's rate (target x floor rate) at the row's CPU per request`,
+      );
+      out.push('');
+      out.push(
+        formatTable(
+          [
+            'tokens',
+            'machine busy vCPUs',
+            'per request: process ms (cores)',
+            'total ms',
+            'vCPUs at target rate',
+          ],
+          cpuRows.map((row) => {
+            const cpu = row.cpu!;
+            const total = Object.values(cpu.msPerRequest).reduce((sum, value) => sum + value, 0);
+            return [
+              row.name,
+              n2(cpu.busyCpus),
+              Object.entries(cpu.msPerRequest)
+                .map(([name, value]) => `${name} ${value.toFixed(3)} (${n2(cpu.coresUsed[name]!)})`)
+                .join(', '),
+              total.toFixed(3),
+              // The CPU this row's processes would use at the target's rate, at this row's cost per request.
+              row.floor && row.target !== undefined
+                ? n2((row.target * row.floor.perSecond * total) / 1000)
+                : '-',
+            ];
+          }),
+        ),
+      );
+    }
     for (const row of receiver.rows)
       if (row.apiCallsPerRequest)
         out.push(

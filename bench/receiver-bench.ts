@@ -14,6 +14,7 @@ import { startFluxPeer, type FluxPeerInfo } from './flux-peer.js';
 import { runHttpLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import type { MintSpec } from './issuer-process.js';
 import { summarizeLatency, type LatencySummary } from './latency-summary.js';
+import { startCpuMeter, type RowCpu } from './process-cpu.js';
 
 /** Settings of the receiver bench. */
 export interface ReceiverBenchOptions {
@@ -42,6 +43,8 @@ export interface ThroughputRow {
   target?: number;
   /** API calls kube-apiserver served per request of this row, by verb and resource (real control plane). */
   apiCallsPerRequest?: Record<string, number>;
+  /** CPU of the processes doing this row's work (undefined for peer rows). */
+  cpu?: RowCpu;
 }
 
 /** The same token kinds against the peer. */
@@ -165,34 +168,49 @@ export async function runReceiverBench(
     await load(receiver.url, () => (index < 200 ? dispatch(ours[index++]!) : undefined));
     const rows: ThroughputRow[] = [];
 
-    // The API server's write floor, right before the accepted run, same count and concurrency.
+    // The API server's write floor, right before the accepted run, same count and concurrency:
+    // first a minimal DeployRequest (the floor of runs 1 to 14, reported), then the object the
+    // receiver writes (copied from one it created in the warm-up), which the target compares with.
     const createFloor = await cluster.startChild('create-floor-process.js', [cluster.api.kubeconfigPath]);
-    const floorRun: CreateFloorRun = {
-      namespace: NAMESPACE,
-      workloads,
-      count: options.accepted,
-      concurrency: options.concurrency,
+    const apiServer = cluster.api.pids();
+    const createLoop = async (like: CreateFloorRun['like'], name: string): Promise<number> => {
+      const floorRun: CreateFloorRun = {
+        namespace: NAMESPACE,
+        workloads,
+        count: options.accepted,
+        concurrency: options.concurrency,
+        like,
+      };
+      const meter = startCpuMeter({ 'create loop': [createFloor.pid], 'API server': apiServer });
+      const creates = await createFloor.request<{ requests: number; perSecond: number }>('run', floorRun);
+      rows.push({
+        name,
+        requests: creates.requests,
+        perSecond: creates.perSecond,
+        latency: summarizeLatency([]),
+        statuses: { '201': creates.requests },
+        cpu: meter.stop(creates.requests),
+      });
+      return creates.perSecond;
     };
-    const creates = await createFloor.request<{ requests: number; perSecond: number }>('run', floorRun);
-    const createFloorName = `bare create DeployRequest loop, ${cluster.api.describe}`;
-    rows.push({
-      name: 'floor: bare create DeployRequest loop',
-      requests: creates.requests,
-      perSecond: creates.perSecond,
-      latency: summarizeLatency([]),
-      statuses: { '201': creates.requests },
-    });
+    await createLoop('minimal', 'floor: bare create, minimal DeployRequest (reported)');
+    const createRate = await createLoop('receiver', "floor: bare create, the receiver's DeployRequest");
+    const createFloorName = `bare create DeployRequest loop writing the receiver's object, ${cluster.api.describe}`;
     const callsBefore = await cluster.api.apiCalls();
+    const receiverGroups = { receiver: [receiver.pid], 'load generator': [process.pid] };
+    const acceptedCpu = startCpuMeter({ ...receiverGroups, 'API server': apiServer });
     const accepted = measured(
       'accepted',
       await load(receiver.url, () => (index < ours.length ? dispatch(ours[index++]!) : undefined)),
     );
+    const acceptedCpuRow = acceptedCpu.stop(accepted.requests);
     const calls = apiCallsBetween(callsBefore, await cluster.api.apiCalls());
     rows.push({
       ...accepted,
       ...(calls ? { apiCallsPerRequest: perRequest(calls, accepted.requests) } : {}),
-      floor: { name: createFloorName, perSecond: creates.perSecond },
-      ratio: accepted.perSecond / creates.perSecond,
+      cpu: acceptedCpuRow,
+      floor: { name: createFloorName, perSecond: createRate },
+      ratio: accepted.perSecond / createRate,
       target: 0.7,
     });
 
@@ -203,23 +221,29 @@ export async function runReceiverBench(
     const garbage = refused.garbage![0]!;
     const floorRate = async (): Promise<number> =>
       (await load(floorUrl, () => dispatch(garbage), Math.min(2000, options.durationMs))).perSecond;
+    const httpFloorCpu = startCpuMeter({
+      'node:http server': [httpFloor.pid],
+      'load generator': [process.pid],
+    });
     const floorRow = measured(
       'floor: bare node:http 401',
       await load(floorUrl, () => dispatch(garbage), options.durationMs),
     );
-    rows.push(floorRow);
+    rows.push({ ...floorRow, cpu: httpFloorCpu.stop(floorRow.requests) });
 
     const rsaBefore = (await receiver.request<{ rsaVerifications: number }>('stats')).rsaVerifications;
     let rsaForCheapRefusals = 0;
     for (const [name, tokens] of Object.entries(refused)) {
       let i = 0;
       const floor = await floorRate();
+      const rowCpu = startCpuMeter(receiverGroups);
       const row = measured(
         name,
         await load(receiver.url, () => dispatch(tokens[i++ % tokens.length]!), options.durationMs),
       );
       rows.push({
         ...row,
+        cpu: rowCpu.stop(row.requests),
         floor: { name: 'bare node:http 401 measured just before', perSecond: floor },
         ratio: row.perSecond / floor,
         target: name === 'bad signature' ? 0.5 : 0.7,
