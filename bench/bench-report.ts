@@ -6,6 +6,7 @@ import { chartNodeArgs } from './chart-node-settings.js';
 import { SCALE_SLACK, type ScaleResult } from './controller-scale-bench.js';
 import type { DirectRolloutResult } from './direct-rollout-bench.js';
 import type { EndToEndResult } from './end-to-end-bench.js';
+import type { RowCpu } from './process-cpu.js';
 import { formatTable } from './format-table.js';
 import type { ReceiverBenchResult } from './receiver-bench.js';
 
@@ -58,6 +59,21 @@ function targetLine(
 ): string {
   const ok = op === '>=' ? ratio >= target : ratio <= target;
   return `- ${what}: ${numerator[0]} (${numerator[1]}) / ${denominator[0]} (${denominator[1]}) = ${ratioText(ratio, target)}x, target ${op} ${target}x: ${verdict(ok)}`;
+}
+
+/** Milliseconds of CPU per request, all processes of a row together. */
+const cpuTotal = (cpu: RowCpu): number =>
+  Object.values(cpu.msPerRequest).reduce((sum, value) => sum + value, 0);
+
+/** Busy vCPUs, each process's ms per request (cores), and the total. */
+function cpuCells(cpu: RowCpu): string[] {
+  return [
+    n2(cpu.busyCpus),
+    Object.entries(cpu.msPerRequest)
+      .map(([name, value]) => `${name} ${value.toFixed(3)} (${n2(cpu.coresUsed[name]!)})`)
+      .join(', '),
+    cpuTotal(cpu).toFixed(3),
+  ];
 }
 
 /** Render the report (Markdown tables with short headings). */
@@ -126,17 +142,12 @@ export function formatBenchReport(results: BenchResults): string {
           ],
           cpuRows.map((row) => {
             const cpu = row.cpu!;
-            const total = Object.values(cpu.msPerRequest).reduce((sum, value) => sum + value, 0);
             return [
               row.name,
-              n2(cpu.busyCpus),
-              Object.entries(cpu.msPerRequest)
-                .map(([name, value]) => `${name} ${value.toFixed(3)} (${n2(cpu.coresUsed[name]!)})`)
-                .join(', '),
-              total.toFixed(3),
+              ...cpuCells(cpu),
               // The CPU this row's processes would use at the target's rate, at this row's cost per request.
               row.floor && row.target !== undefined
-                ? n2((row.target * row.floor.perSecond * total) / 1000)
+                ? n2((row.target * row.floor.perSecond * cpuTotal(cpu)) / 1000)
                 : '-',
             ];
           }),
@@ -285,6 +296,17 @@ export function formatBenchReport(results: BenchResults): string {
               : '',
           ]),
         ),
+      ),
+    );
+    out.push('');
+    out.push(
+      `CPU of each rate (user + system, all threads, from /proc) from the first measured dispatch until all Succeeded, per dispatch and in cores; ${machine.cpus} vCPUs`,
+    );
+    out.push('');
+    out.push(
+      formatTable(
+        ['rate', 'machine busy vCPUs', 'per dispatch: process ms (cores)', 'total ms'],
+        results.endToEnd.map((run) => [`${run.rate}/s`, ...cpuCells(run.cpu)]),
       ),
     );
     if (base) {

@@ -13,6 +13,7 @@ import { RESOURCE_TYPES } from '../src/kube/resource-types.js';
 import type { ApiServerMode } from './bench-api-server.js';
 import { BENCH_AUDIENCE, startBenchCluster } from './bench-cluster.js';
 import { BENCH_CLAIMS } from './fixtures.js';
+import { startCpuMeter, type CpuMeter, type RowCpu } from './process-cpu.js';
 import { summarizeLatency, type LatencySummary } from './latency-summary.js';
 
 /** Settings of the end-to-end bench. */
@@ -37,6 +38,8 @@ export interface EndToEndResult {
   /** Measured dispatches that did not reach Succeeded within 30 s of the last one. */
   unfinished: number;
   statuses: Record<string, number>;
+  /** CPU of each process from the first measured dispatch until all Succeeded (or the wait ended). */
+  cpu: RowCpu;
 }
 
 const NAMESPACE = 'bench-e2e';
@@ -63,7 +66,20 @@ export async function runEndToEndBench(
       ...(mode === 'cluster' ? { replicas: 0 } : {}),
     });
     const receiver = await cluster.startReceiver();
-    await cluster.startController();
+    const controller = await cluster.startController();
+    const components = cluster.api.controlPlane?.pids() ?? {};
+    const processes: Record<string, number[]> = {
+      receiver: [receiver.pid],
+      controller: [controller.pid],
+      'API server': cluster.api.pids(),
+      ...(cluster.api.controlPlane
+        ? {
+            'kube-controller-manager': [components['kube-controller-manager'] ?? 0],
+            'kube-scheduler + kwok': [components['kube-scheduler'] ?? 0, components.kwok ?? 0],
+          }
+        : {}),
+      'bench (load, watches)': [process.pid],
+    };
 
     const total = options.rate * (WARM_UP_SECONDS + options.seconds);
     const tokens = await cluster.issuer.mint(
@@ -142,17 +158,20 @@ export async function runEndToEndBench(
     };
     const start = performance.now();
     const interval = 1000 / options.rate;
+    const warm = options.rate * WARM_UP_SECONDS;
+    let meter: CpuMeter | undefined;
     for (let i = 0; i < total; i++) {
       await sleep(start + i * interval - performance.now());
+      if (i === warm) meter = startCpuMeter(processes);
       inflight.push(dispatch(i));
     }
     const sendEnd = performance.now();
     await Promise.all(inflight);
-    const warm = options.rate * WARM_UP_SECONDS;
     const deadline = performance.now() + 30_000;
     const done = (): boolean =>
       names.slice(warm).every((name) => name !== undefined && succeededAt.has(name));
     while (!done() && performance.now() < deadline) await sleep(50);
+    const cpu = meter!.stop(total - warm);
 
     const accepted: number[] = [];
     const patched: number[] = [];
@@ -178,6 +197,7 @@ export async function runEndToEndBench(
       succeeded: summarizeLatency(succeeded),
       unfinished,
       statuses,
+      cpu,
     };
   } finally {
     stopped = true;
